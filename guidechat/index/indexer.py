@@ -1,0 +1,221 @@
+"""Incremental ingest: new and changed files are chunked and embedded, unchanged ones skipped."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from guidechat.config import Settings
+from guidechat.index.bm25 import Bm25Index
+from guidechat.index.embed import Embedder
+from guidechat.index.manifest import DocEntry, Manifest
+from guidechat.index.records import embedding_text
+from guidechat.index.store import VectorStore
+from guidechat.ingest.chunk import chunk_document
+from guidechat.ingest.loaders import LoadError, discover, load_document
+from guidechat.types import Chunk
+
+
+@dataclass
+class IngestReport:
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    failed: list[LoadError] = field(default_factory=list)
+    pruned: int = 0
+    chunks_added: int = 0
+    chunks_removed: int = 0
+    chunks_total: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        rate = self.chunks_added / self.seconds if self.seconds else 0.0
+        return (
+            f"documents: {self.new} new, {self.changed} changed, {self.unchanged} unchanged, "
+            f"{len(self.failed)} failed, {self.pruned} pruned; chunks: {self.chunks_added} added, "
+            f"{self.chunks_removed} removed, {self.chunks_total} in index; "
+            f"{self.seconds:.1f} s ({rate:.1f} chunks/s)"
+        )
+
+
+class IndexHome:
+    """The files under GUIDECHAT_HOME: Chroma, BM25 and the manifest."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.root = settings.home
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.manifest_path = self.root / "manifest.json"
+        self.bm25_path = self.root / "bm25"
+        self.chroma_path = self.root / "chroma"
+        self._store: VectorStore | None = None
+        self._embedder: Embedder | None = None
+
+    @property
+    def store(self) -> VectorStore:
+        if self._store is None:
+            self._store = VectorStore(self.chroma_path, self.settings.collection)
+        return self._store
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            s = self.settings
+            self._embedder = Embedder(s.resolved_embed_model(), s.embed_batch_size, s.embed_threads)
+        return self._embedder
+
+    def manifest(self) -> Manifest:
+        return Manifest.load(self.manifest_path)
+
+    def load_bm25(self) -> Bm25Index:
+        digest = self.manifest().digest()
+        bm25 = Bm25Index.load(self.bm25_path, digest)
+        if bm25 is None:
+            bm25 = Bm25Index.build(self.store.all_chunks())
+            bm25.save(self.bm25_path, digest)
+        return bm25
+
+
+def _file_digest(data: bytes, fingerprint: dict[str, object]) -> str:
+    h = hashlib.sha256(data)
+    h.update(json.dumps(fingerprint, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def ingest(
+    home: IndexHome, paths: Iterable[Path], prune: bool = False, progress: bool = True
+) -> IngestReport:
+    started = time.perf_counter()
+    settings = home.settings
+    report = IngestReport()
+    manifest = home.manifest()
+    fingerprint = settings.index_fingerprint()
+    if manifest.fingerprint and manifest.fingerprint.get("embed_model") != fingerprint["embed_model"]:
+        home.store.delete(sorted(home.store.ids()))  # other vectors: nothing can be reused
+        manifest.documents.clear()
+    manifest.fingerprint = fingerprint
+
+    files, errors = discover(paths)
+    report.failed.extend(errors)
+    pending: list[tuple[Path, str, bool]] = []  # (path, digest, is_new)
+    for path in files:
+        try:
+            digest = _file_digest(path.read_bytes(), fingerprint)
+        except OSError as exc:
+            report.failed.append(LoadError(path, exc.strerror or str(exc)))
+            continue
+        entry = manifest.documents.get(str(path))
+        if entry and entry.sha256 == digest:
+            report.unchanged += 1
+        else:
+            pending.append((path, digest, entry is None))
+
+    changed = bool(pending)
+    if pending:
+        _index_files(home, manifest, pending, report, progress)
+    if prune:
+        changed |= _prune(home, manifest, report)
+    manifest.save(home.manifest_path)
+    if changed or Bm25Index.load(home.bm25_path, manifest.digest()) is None:
+        Bm25Index.build(home.store.all_chunks()).save(home.bm25_path, manifest.digest())
+    report.chunks_total = len(manifest.chunk_ids())
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _index_files(
+    home: IndexHome,
+    manifest: Manifest,
+    pending: list[tuple[Path, str, bool]],
+    report: IngestReport,
+    progress: bool,
+) -> None:
+    from tqdm import tqdm
+
+    settings = home.settings
+    embedder = home.embedder
+    stored = home.store.ids()
+    bar = tqdm(total=len(pending), unit="doc", desc="ingest", disable=not progress, leave=False)
+    batch: list[tuple[Path, str, bool, list[Chunk]]] = []
+    batch_chunks = 0
+    for path, digest, is_new in pending:
+        try:
+            doc = load_document(path)
+        except LoadError as exc:
+            report.failed.append(exc)  # what was indexed from this file before stays
+            bar.update(1)
+            continue
+        chunks = chunk_document(
+            doc,
+            count_tokens=embedder.count_tokens,
+            max_tokens=settings.chunk_max_tokens,
+            overlap_sentences=settings.chunk_overlap_sentences,
+            skipped_sections=settings.skipped_sections,
+        )
+        batch.append((path, digest, is_new, chunks))
+        batch_chunks += len(chunks)
+        if batch_chunks >= 512:
+            _commit(home, manifest, batch, stored, report)
+            bar.update(len(batch))
+            batch, batch_chunks = [], 0
+    if batch:
+        _commit(home, manifest, batch, stored, report)
+        bar.update(len(batch))
+    bar.close()
+
+
+def _commit(
+    home: IndexHome,
+    manifest: Manifest,
+    batch: list[tuple[Path, str, bool, list[Chunk]]],
+    stored: set[str],
+    report: IngestReport,
+) -> None:
+    """Embed and store a batch of documents, then drop their stale chunks, then record them."""
+    fresh = [c for _, _, _, chunks in batch for c in chunks if c.id not in stored]
+    if fresh:
+        vectors = home.embedder.embed_passages([embedding_text(c) for c in fresh])
+        home.store.add(fresh, vectors)
+        stored.update(c.id for c in fresh)
+        report.chunks_added += len(fresh)
+    stale: list[str] = []
+    for path, digest, is_new, chunks in batch:
+        old = manifest.documents.get(str(path))
+        keep = {c.id for c in chunks}
+        if old:
+            stale += [cid for cid in old.chunk_ids if cid not in keep]
+        meta = chunks[0].doc if chunks else None
+        manifest.documents[str(path)] = DocEntry(
+            source_path=str(path),
+            sha256=digest,
+            doc_id=chunks[0].doc_id if chunks else "",
+            url=meta.url if meta else "",
+            title=meta.title if meta else path.name,
+            audience=(meta.audience or "any") if meta else "any",
+            chunk_ids=[c.id for c in chunks],
+        )
+        if is_new:
+            report.new += 1
+        else:
+            report.changed += 1
+    if stale:
+        home.store.delete(stale)
+        stored.difference_update(stale)
+        report.chunks_removed += len(stale)
+    manifest.save(home.manifest_path)
+
+
+def _prune(home: IndexHome, manifest: Manifest, report: IngestReport) -> bool:
+    gone = [key for key in manifest.documents if not Path(key).exists()]
+    stale = [cid for key in gone for cid in manifest.documents[key].chunk_ids]
+    if stale:
+        home.store.delete(stale)
+        report.chunks_removed += len(stale)
+    for key in gone:
+        del manifest.documents[key]
+    report.pruned = len(gone)
+    return bool(gone)

@@ -1,0 +1,65 @@
+"""Sentence splitting and term handling shared by ingest, retrieval and composing."""
+
+from __future__ import annotations
+
+import re
+
+_ABBREVIATIONS = {
+    "e.g", "i.e", "vs", "et al", "al", "dr", "fig", "figs", "approx", "ca", "cf", "etc",
+    "mr", "mrs", "ms", "st", "jr", "inc", "ltd", "co", "u.s", "jan", "feb", "mar", "apr", "jun", "jul",
+    "aug", "sep", "sept", "oct", "nov", "dec", "ref", "refs", "vol", "pp", "min", "max", "mo", "yr",
+}
+_BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[*]?[A-Z0-9])")
+
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has have
+    having he her here hers herself him himself his how i if in into is it its itself just me more most
+    my myself no nor not now of off on once only or other our ours ourselves out over own same she should
+    so some such than that the their theirs them themselves then there these they this those through to
+    too under until up very was we were what when where which while who whom why will with would you your
+    yours yourself yourselves also may might must shall s t don won isn aren wasn weren get got use used
+    using any anything something thing things much many one two well really still like want wants need
+    needs tell know let lets go going make made way ok okay please thanks thank i'm im i've ive what's
+    whats is there anyone""".split()
+)
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-+/.]*[A-Za-z0-9+]|[A-Za-z0-9]")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split prose into sentences, keeping abbreviations, decimals and initials together."""
+    sentences: list[str] = []
+    start = 0
+    for match in _BOUNDARY.finditer(text):
+        candidate = text[start : match.start()].rstrip()
+        if _ends_with_abbreviation(candidate):
+            continue
+        if candidate:
+            sentences.append(candidate)
+        start = match.end()
+    tail = text[start:].strip()
+    if tail:
+        sentences.append(tail)
+    return sentences
+
+
+def _ends_with_abbreviation(candidate: str) -> bool:
+    trimmed = candidate.rstrip("\"')]")
+    if not trimmed.endswith("."):
+        return False
+    words = trimmed[:-1].split()
+    if not words:
+        return True
+    last = words[-1].lower().lstrip("([\"'")
+    if last in _ABBREVIATIONS or (len(words) >= 2 and f"{words[-2].lower()} {last}" in _ABBREVIATIONS):
+        return True
+    return len(last) == 1 and last.isalpha()  # an initial such as "J."
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens (keeps hyphenated terms and numbers such as 5-FU or 41.4)."""
+    return [w.lower().rstrip(".") for w in _WORD.findall(text)]
+
+
+def content_words(text: str) -> list[str]:
+    return [w for w in words(text) if w not in STOPWORDS and len(w) > 1]

@@ -1,0 +1,139 @@
+"""The named types that move between stages: ingest -> index -> chat -> ui/eval."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+Audience = Literal["clinician", "patient"]
+AUDIENCES: tuple[Audience, ...] = ("clinician", "patient")
+
+
+@dataclass(frozen=True)
+class DocMeta:
+    """What a citation says about the document a passage came from."""
+
+    title: str
+    url: str
+    publisher: str = ""
+    audience: Audience | None = None  # None: written for anyone
+    updated: str = ""  # ISO date (YYYY-MM-DD) or "" when unknown
+    source_path: str = ""  # the file it was read from
+
+
+@dataclass(frozen=True)
+class Document:
+    """A loaded file: its metadata and its body as markdown (every format is turned into this)."""
+
+    meta: DocMeta
+    markdown: str
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One retrievable unit; it never crosses a section boundary."""
+
+    id: str  # stable: hash of (doc url, section path, text)
+    doc_id: str  # stable id of the document (one per source file)
+    text: str  # cleaned markdown as a reader sees it (links absolute)
+    doc: DocMeta
+    section: tuple[str, ...]  # heading path below the document title
+    evidence: tuple[str, ...] = ()  # PDQ level-of-evidence codes cited in this chunk
+    position: int = 0  # order within the document
+
+    @property
+    def section_label(self) -> str:
+        return " > ".join(self.section) if self.section else self.doc.title
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A chunk as retrieved for one query."""
+
+    chunk: Chunk
+    score: float
+    dense_rank: int | None = None
+    bm25_rank: int | None = None
+    similarity: float | None = None  # cosine similarity to the query, when known
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    title: str
+    url: str
+    section: str
+    updated: str
+    text: str  # the cited passage
+    chunk_id: str = ""
+    audience: str | None = None
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Source:
+    """A related document listed when the answer abstains."""
+
+    title: str
+    url: str
+    section: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str  # as asked
+    query: str  # standalone form after condensing a follow-up
+    markdown: str  # the answer body with [n] markers
+    citations: tuple[Citation, ...]
+    abstained: bool
+    disclaimer: str
+    audience: Audience = "clinician"
+    related: tuple[Source, ...] = ()  # nearest sources when abstaining
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    passages: tuple[Passage, ...] = ()  # everything retrieved, ranked (for eval)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "question": self.question,
+            "query": self.query,
+            "audience": self.audience,
+            "markdown": self.markdown,
+            "citations": [
+                {
+                    "n": c.n,
+                    "title": c.title,
+                    "url": c.url,
+                    "section": c.section,
+                    "updated": c.updated,
+                    "text": c.text,
+                    "evidence": list(c.evidence),
+                }
+                for c in self.citations
+            ],
+            "abstained": self.abstained,
+            "related": [{"title": s.title, "url": s.url, "section": s.section} for s in self.related],
+            "disclaimer": self.disclaimer,
+            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+        }
+
+
+@dataclass(frozen=True)
+class Turn:
+    question: str
+    query: str
+    answer: Answer
+
+
+@dataclass
+class Session:
+    """One conversation; each chat session owns its own."""
+
+    turns: list[Turn] = field(default_factory=list)
+
+
+class Asker(Protocol):
+    """What the UI and the eval need from the chat pipeline."""
+
+    def ask(self, question: str, session: Session, audience: Audience = "clinician") -> Answer:
+        """Answer one question in a session, and record the turn in it."""
+        ...

@@ -1,0 +1,141 @@
+"""Gradio chat page and API for guidechat (the only module that imports gradio)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import gradio as gr
+
+from guidechat.chat.render import render_markdown
+from guidechat.types import AUDIENCES, Answer, Asker, Audience, Session
+
+log = logging.getLogger(__name__)
+
+DEFAULT_EXAMPLES = [
+    "What is the utility of MRI in stage IV breast cancer?",
+    "And in men?",
+    "How is stage III colon cancer treated after surgery?",
+    "Can marijuana help with nausea from chemo?",
+]
+SOURCES_EMPTY = "*The passages cited by the latest answer appear here.*"
+
+Message = dict[str, Any]
+
+
+def _quote(text: str) -> str:
+    return "\n".join("> " + line if line.strip() else ">" for line in text.strip().splitlines())
+
+
+def render_sources(answer: Answer) -> str:
+    """The sources panel for one answer: cited passages, or the nearest sources when it abstained."""
+    if answer.citations:
+        parts = []
+        for c in answer.citations:
+            updated = f" · updated {c.updated}" if c.updated else ""
+            parts.append(f"**[{c.n}] [{c.title}]({c.url})**  \n*{c.section}*{updated}\n\n{_quote(c.text)}")
+        return "\n\n---\n\n".join(parts)
+    if answer.related:
+        lines = ["**No answer in the sources. Nearest related sources:**", ""]
+        lines += [f"- [{s.title}]({s.url}) — *{s.section}*" for s in answer.related]
+        return "\n".join(lines)
+    return "*No sources for this answer.*"
+
+
+def _audience(value: str | None) -> Audience:
+    for a in AUDIENCES:
+        if value == a:
+            return a
+    raise gr.Error(f"audience must be one of {', '.join(AUDIENCES)}, not {value!r}")
+
+
+def build_app(asker: Asker, examples: list[str] | None = None) -> gr.Blocks:
+    def add_question(question: str, history: list[Message]) -> tuple[list[Message], str, str]:
+        question = (question or "").strip()
+        if not question:
+            return history, "", ""
+        return [*history, {"role": "user", "content": question}], "", question
+
+    def respond(
+        question: str, history: list[Message], audience: str, session: Session | None
+    ) -> tuple[list[Message], str, Session]:
+        session = session if session is not None else Session()
+        if not question:
+            return history, gr.skip(), session
+        try:
+            answer = asker.ask(question, session, _audience(audience))
+        except Exception as exc:  # shown to the reader instead of crashing the page
+            log.exception("asking %r failed", question)
+            msg = f"**Sorry, something went wrong while answering.**\n\n`{type(exc).__name__}: {exc}`"
+            return [*history, {"role": "assistant", "content": msg}], gr.skip(), session
+        reply = {"role": "assistant", "content": render_markdown(answer)}
+        return [*history, reply], render_sources(answer), session
+
+    def api_answer(
+        question: str, audience: str, session: Session | None
+    ) -> tuple[dict[str, object], Session]:
+        session = session if session is not None else Session()
+        if not (question or "").strip():
+            raise gr.Error("question is empty")
+        try:
+            answer = asker.ask(question.strip(), session, _audience(audience))
+        except gr.Error:
+            raise
+        except Exception as exc:
+            log.exception("asking %r failed", question)
+            raise gr.Error(f"could not answer: {type(exc).__name__}: {exc}") from exc
+        return answer.to_json(), session
+
+    def new_conversation() -> tuple[list[Message], str, str, Session]:
+        return [], SOURCES_EMPTY, "", Session()
+
+    app = gr.Blocks(title="guidechat", analytics_enabled=False)
+    with app:
+        # Starts as None; each handler creates a Session on first use, so no instance is ever shared.
+        # (A callable initial value would add a public load endpoint; the Session class itself breaks
+        # Gradio's config code, which calls dataclasses.asdict on dataclass types.)
+        session = gr.State(value=None)
+        pending = gr.State(value="")
+        gr.Markdown("# guidechat\nAnswers from clinical guideline documents, with citations.")
+        with gr.Row():
+            with gr.Column(scale=3):
+                chat = gr.Chatbot(label="Conversation", elem_id="chat", height=560, feedback_options=None,
+                                  buttons=["copy", "copy_all"])
+                with gr.Row():
+                    question = gr.Textbox(
+                        placeholder="Ask a question about the guidelines…", show_label=False,
+                        elem_id="question", scale=5, lines=1, max_lines=4,
+                    )
+                    ask = gr.Button("Ask", variant="primary", elem_id="ask", scale=1)
+                with gr.Row():
+                    audience = gr.Radio(list(AUDIENCES), value="clinician", label="Audience",
+                                        elem_id="audience")
+                    new = gr.Button("New conversation", elem_id="new")
+                gr.Examples(examples=[[q] for q in (examples or DEFAULT_EXAMPLES)], inputs=[question],
+                            label="Example questions")
+            with gr.Column(scale=2):
+                gr.Markdown("### Sources")
+                sources = gr.Markdown(SOURCES_EMPTY, elem_id="sources")
+
+        for trigger in (ask.click, question.submit):
+            trigger(add_question, [question, chat], [chat, question, pending],
+                    api_visibility="private", queue=False).then(
+                respond, [pending, chat, audience, session], [chat, sources, session],
+                api_visibility="private")
+        new.click(new_conversation, None, [chat, sources, question, session], api_visibility="private")
+        chat.clear(new_conversation, None, [chat, sources, question, session], api_visibility="private")
+
+        # API for gradio_client: Client(url).predict(question, audience, api_name="/answer") -> Answer JSON.
+        api_question = gr.Textbox(visible=False, label="question")
+        api_audience = gr.Textbox(visible=False, label="audience", value="clinician")
+        api_out = gr.JSON(visible=False, label="answer")
+        api_trigger = gr.Button(visible=False)
+        api_trigger.click(api_answer, [api_question, api_audience, session], [api_out, session],
+                          api_name="answer", api_description="Answer a question (session kept per client).")
+    return app
+
+
+def serve(asker: Asker, host: str = "127.0.0.1", port: int = 7860, examples: list[str] | None = None) -> None:
+    """Build the app and serve it until interrupted."""
+    build_app(asker, examples).launch(server_name=host, server_port=port, share=False, quiet=True,
+                                      ssr_mode=False)

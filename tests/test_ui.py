@@ -1,0 +1,146 @@
+"""The Gradio UI: the /answer API through gradio_client, and the chat page in headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from guidechat.types import Answer, Asker, Audience, Citation, Session, Turn
+from tests.ui_helpers import running_app
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+MRI = "What is the utility of MRI in stage IV breast cancer?"
+DISCLAIMER_TEXT = "verify against the primary sources"
+
+
+class FakeAsker:
+    """Deterministic stand-in for the pipeline: one citation; echoes the previous question into `query`."""
+
+    def ask(self, question: str, session: Session, audience: Audience = "clinician") -> Answer:
+        query = f"{session.turns[-1].question} / {question}" if session.turns else question
+        cite = Citation(n=1, title="Breast Cancer Treatment (PDQ®)", url="https://www.cancer.gov/types/breast/hp",
+                        section="Stage IV > Imaging", updated="2024-05-01",
+                        text="MRI of the breast may be used to assess the extent of disease.")
+        answer = Answer(question=question, query=query, markdown=f"Fake answer about: {query} [1]",
+                        citations=(cite,), abstained=False, audience=audience,
+                        disclaimer="For healthcare professionals: this is information, not medical advice; "
+                                   "verify against the primary sources.")
+        session.turns.append(Turn(question=question, query=query, answer=answer))
+        return answer
+
+
+@pytest.fixture(scope="module")
+def asker(request: pytest.FixtureRequest) -> Asker:
+    # Uses the real pipeline when tests/conftest.py provides the session-scoped `pipeline` fixture
+    # (request.getfixturevalue("pipeline")); otherwise falls back to the deterministic FakeAsker.
+    try:
+        real: Asker = request.getfixturevalue("pipeline")
+        return real
+    except pytest.FixtureLookupError:
+        return FakeAsker()
+
+
+@pytest.fixture(scope="module")
+def base_url(asker: Asker) -> Iterator[str]:
+    with running_app(asker) as url:
+        yield url
+
+
+def _client(url: str):  # type: ignore[no-untyped-def]
+    from gradio_client import Client
+
+    return Client(url, verbose=False)
+
+
+def _check_answer(data: dict, question: str) -> None:
+    assert data["question"] == question
+    assert isinstance(data["markdown"], str) and data["markdown"].strip()
+    assert isinstance(data["disclaimer"], str) and data["disclaimer"].strip()
+    if not data["abstained"]:
+        numbers = {c["n"] for c in data["citations"]}
+        markers = {int(m) for m in re.findall(r"\[(\d+)\]", data["markdown"])}
+        assert markers, "a grounded answer cites at least one passage"
+        assert markers <= numbers, f"markers {markers - numbers} do not resolve to citations"
+        for c in data["citations"]:
+            assert c["title"] and c["url"].startswith("http") and c["text"]
+
+
+def test_api_answers_with_citations(base_url: str) -> None:
+    data = _client(base_url).predict(MRI, "clinician", api_name="/answer")
+    assert isinstance(data, dict)
+    _check_answer(data, MRI)
+    assert data["abstained"] is False
+    assert data["citations"], "the MRI question is answerable from the index"
+    assert data["audience"] == "clinician"
+
+
+def test_api_sessions_are_per_client(base_url: str) -> None:
+    first = _client(base_url)
+    a1 = first.predict(MRI, "clinician", api_name="/answer")
+    a2 = first.predict("And in men?", "clinician", api_name="/answer")
+    _check_answer(a1, MRI)
+    _check_answer(a2, "And in men?")
+    # the follow-up was condensed using the same session's previous turn
+    assert a2["query"] != "And in men?"
+
+    other = _client(base_url)  # a new client is a new session: nothing to condense against
+    b1 = other.predict("How is stage III colon cancer treated after surgery?", "patient", api_name="/answer")
+    assert b1["query"] == "How is stage III colon cancer treated after surgery?"
+    assert b1["audience"] == "patient"
+
+
+def test_api_rejects_bad_audience(base_url: str) -> None:
+    with pytest.raises(Exception, match="audience"):
+        _client(base_url).predict(MRI, "everyone", api_name="/answer")
+
+
+def test_ui_hides_internal_endpoints(base_url: str) -> None:
+    endpoints = _client(base_url).view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert list(endpoints) == ["/answer"]
+
+
+def test_ask_error_shown_in_chat() -> None:
+    from guidechat.ui.app import build_app
+
+    class Broken:
+        def ask(self, question: str, session: Session, audience: Audience = "clinician") -> Answer:
+            raise RuntimeError("index unavailable")
+
+    app = build_app(Broken())
+    respond = next(fn.fn for fn in app.fns.values() if getattr(fn.fn, "__name__", "") == "respond")
+    assert respond is not None
+    history, _, session = respond("Q?", [{"role": "user", "content": "Q?"}], "clinician", None)
+    assert "index unavailable" in history[-1]["content"] and history[-1]["role"] == "assistant"
+    assert isinstance(session, Session)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"Chromium not installed at {CHROMIUM}")
+def test_browser_chat(base_url: str, tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    shot = Path(os.environ.get("GUIDECHAT_SCREENSHOT") or tmp_path / "guidechat.png")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(base_url)
+            page.locator("#question textarea").fill(MRI)
+            page.locator("#ask").click()
+            bot = page.locator("#chat [data-testid='bot']").filter(has_text=DISCLAIMER_TEXT)
+            expect(bot.first).to_be_visible(timeout=120_000)
+            text = bot.first.inner_text()
+            assert re.search(r"\[\d+\]", text), text
+            expect(page.locator("#sources a").first).to_be_visible(timeout=10_000)
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shot), full_page=True)
+        finally:
+            browser.close()
