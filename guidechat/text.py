@@ -63,3 +63,19 @@ def words(text: str) -> list[str]:
 
 def content_words(text: str) -> list[str]:
     return [w for w in words(text) if w not in STOPWORDS and len(w) > 1]
+
+
+_STEMMER = None
+
+
+def stem(word: str) -> str:
+    global _STEMMER
+    if _STEMMER is None:
+        import Stemmer
+
+        _STEMMER = Stemmer.Stemmer("english")
+    return str(_STEMMER.stemWord(word.lower()))
+
+
+def stems(text: str) -> set[str]:
+    return {stem(w) for part in words(text) for w in re.split(r"[/\-]", part) if w}

@@ -6,11 +6,12 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from guidechat.types import Answer, Asker, Audience, Citation, Session, Turn
-from tests.ui_helpers import running_app
+from ui_helpers import running_app  # tests/ is on sys.path (pytest rootdir insertion)
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -60,7 +61,7 @@ def _client(url: str):  # type: ignore[no-untyped-def]
     return Client(url, verbose=False)
 
 
-def _check_answer(data: dict, question: str) -> None:
+def _check_answer(data: dict[str, Any], question: str) -> None:
     assert data["question"] == question
     assert isinstance(data["markdown"], str) and data["markdown"].strip()
     assert isinstance(data["disclaimer"], str) and data["disclaimer"].strip()
@@ -73,6 +74,7 @@ def _check_answer(data: dict, question: str) -> None:
             assert c["title"] and c["url"].startswith("http") and c["text"]
 
 
+@pytest.mark.slow
 def test_api_answers_with_citations(base_url: str) -> None:
     data = _client(base_url).predict(MRI, "clinician", api_name="/answer")
     assert isinstance(data, dict)
@@ -82,6 +84,7 @@ def test_api_answers_with_citations(base_url: str) -> None:
     assert data["audience"] == "clinician"
 
 
+@pytest.mark.slow
 def test_api_sessions_are_per_client(base_url: str) -> None:
     first = _client(base_url)
     a1 = first.predict(MRI, "clinician", api_name="/answer")
@@ -97,11 +100,13 @@ def test_api_sessions_are_per_client(base_url: str) -> None:
     assert b1["audience"] == "patient"
 
 
+@pytest.mark.slow
 def test_api_rejects_bad_audience(base_url: str) -> None:
     with pytest.raises(Exception, match="audience"):
         _client(base_url).predict(MRI, "everyone", api_name="/answer")
 
 
+@pytest.mark.slow
 def test_ui_hides_internal_endpoints(base_url: str) -> None:
     endpoints = _client(base_url).view_api(print_info=False, return_format="dict")["named_endpoints"]
     assert list(endpoints) == ["/answer"]
@@ -122,6 +127,7 @@ def test_ask_error_shown_in_chat() -> None:
     assert isinstance(session, Session)
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"Chromium not installed at {CHROMIUM}")
 def test_browser_chat(base_url: str, tmp_path: Path) -> None:

@@ -219,3 +219,20 @@ def _prune(home: IndexHome, manifest: Manifest, report: IngestReport) -> bool:
         del manifest.documents[key]
     report.pruned = len(gone)
     return bool(gone)
+
+
+def stale_files(home: IndexHome, paths: Iterable[Path]) -> list[Path]:
+    """Files that are new or changed since they were indexed (what `make demo` checks)."""
+    manifest = home.manifest()
+    fingerprint = home.settings.index_fingerprint()
+    files, _ = discover(paths)
+    stale = []
+    for path in files:
+        entry = manifest.documents.get(str(path))
+        try:
+            digest = _file_digest(path.read_bytes(), fingerprint)
+        except OSError:
+            continue
+        if entry is None or entry.sha256 != digest:
+            stale.append(path)
+    return stale

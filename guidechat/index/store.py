@@ -71,6 +71,7 @@ class VectorStore:
     ) -> list[tuple[Chunk, float]]:
         """Nearest chunks with their cosine similarity, optionally only one audience's documents."""
         from llama_index.core.vector_stores.types import (
+            FilterOperator,
             MetadataFilter,
             MetadataFilters,
             VectorStoreQuery,
@@ -78,7 +79,10 @@ class VectorStore:
 
         if self.count() == 0:
             return []
-        filters = MetadataFilters(filters=[MetadataFilter(key="audience", value=audience)]) if audience else None
+        filters = None
+        if audience:  # documents written for anyone count for both audiences
+            accepted = MetadataFilter(key="audience", value=[audience, "any"], operator=FilterOperator.IN)
+            filters = MetadataFilters(filters=[accepted])
         result = self._store.query(VectorStoreQuery(query_embedding=vector, similarity_top_k=n, filters=filters))
         out = []
         for node, sim in zip(result.nodes or [], result.similarities or [], strict=True):

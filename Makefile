@@ -1,0 +1,40 @@
+# `make demo` and `make test` each set up .venv (CPU torch first, then the project) and run.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CORPUS ?= ../shared/corpus/pdq
+HOST ?= 127.0.0.1
+PORT ?= 7860
+export GUIDECHAT_HOME ?= $(CURDIR)/.guidechat
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export GRADIO_ANALYTICS_ENABLED := False
+export ANONYMIZED_TELEMETRY := False
+
+.PHONY: demo test lint install browser clean-index
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# Headless Chromium for the browser test (Debian's package; Playwright never downloads a browser here).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
+
+demo: install
+	$(BIN)/guidechat status $(CORPUS) >/dev/null || $(BIN)/guidechat ingest $(CORPUS)
+	$(BIN)/guidechat serve --host $(HOST) --port $(PORT)
+
+lint: install
+	$(BIN)/ruff check guidechat tests
+	$(BIN)/mypy
+
+test: install browser lint
+	$(BIN)/pytest -q -p no:cacheprovider
+
+clean-index:
+	rm -rf $(GUIDECHAT_HOME)

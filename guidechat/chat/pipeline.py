@@ -1,0 +1,113 @@
+"""ask(): condense -> retrieve -> abstain or compose -> disclaimer. The CLI, UI and eval all use it."""
+
+from __future__ import annotations
+
+import time
+
+from guidechat.chat.abstain import Support, measure_support, should_abstain
+from guidechat.chat.compose import ExtractiveComposer
+from guidechat.chat.condense import condense
+from guidechat.chat.disclaimer import DISCLAIMER
+from guidechat.chat.terms import TermWeights
+from guidechat.config import Settings
+from guidechat.index.indexer import IndexHome
+from guidechat.index.retriever import HybridRetriever
+from guidechat.ingest.chunk import short_title
+from guidechat.types import Answer, Audience, Passage, Session, Source, Turn
+
+ABSTAIN_TEXT = (
+    "The indexed guidelines do not address this question, so guidechat gives no answer rather than "
+    "stitch together passages that do not answer it."
+)
+
+
+class ChatPipeline:
+    def __init__(self, home: IndexHome) -> None:
+        self.settings: Settings = home.settings
+        self.home = home
+        bm25 = home.load_bm25()
+        self.retriever = HybridRetriever(home.store, bm25, home.embedder, self.settings)
+        self.weights = TermWeights(bm25.document_frequency, len(bm25))
+        s = self.settings
+        self.composer = ExtractiveComposer(
+            self.weights,
+            home.embedder.embed_query,
+            home.embedder.embed_sentences,
+            max_sentences=s.max_sentences,
+            max_per_passage=s.max_sentences_per_passage,
+            min_score=s.min_sentence_score,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ChatPipeline:
+        return cls(IndexHome(settings))
+
+    def ask(self, question: str, session: Session, audience: Audience = "clinician") -> Answer:
+        question = question.strip()
+        if not question:
+            raise ValueError("the question is empty")
+        s = self.settings
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+
+        t = time.perf_counter()
+        query = condense(question, session.turns, self.weights, s.followup_context_terms)
+        timings["condense"] = _ms(t)
+
+        t = time.perf_counter()
+        retrieval = self.retriever.retrieve(query, audience)
+        timings["retrieve"] = _ms(t)
+        timings.update({f"retrieve_{k}": v for k, v in retrieval.timings_ms.items()})
+        top = retrieval.passages[: s.top_k]
+
+        t = time.perf_counter()
+        support = measure_support(question, top, self.weights)
+        answer_md, citations, best = "", (), 0.0
+        abstained = should_abstain(support, s.abstain_min_similarity, s.abstain_min_coverage)
+        if not abstained:
+            answer_md, citations, best = self.composer.compose(query, top, audience)
+            abstained = not citations
+        if abstained:
+            answer_md = _abstention_markdown(support)
+        timings["compose"] = _ms(t)
+        timings["total"] = _ms(started)
+
+        answer = Answer(
+            question=question,
+            query=query,
+            markdown=answer_md,
+            citations=citations,
+            abstained=abstained,
+            disclaimer=DISCLAIMER,
+            audience=audience,
+            related=_related(top) if abstained else (),
+            timings_ms=timings,
+            passages=tuple(retrieval.passages[: max(s.top_k, 10)]),
+        )
+        session.turns.append(Turn(question=question, query=query, answer=answer))
+        return answer
+
+
+def _abstention_markdown(support: Support) -> str:
+    text = ABSTAIN_TEXT
+    if support.missing:
+        named = ", ".join(f"“{t}”" for t in support.missing[:3])
+        text += f" None of the closest passages mentions {named}."
+    return text + " The nearest related sources are listed below; they may not answer the question."
+
+
+def _related(passages: list[Passage], limit: int = 3) -> tuple[Source, ...]:
+    seen: set[str] = set()
+    out: list[Source] = []
+    for p in passages:
+        if p.chunk.doc.url in seen:
+            continue
+        seen.add(p.chunk.doc.url)
+        out.append(Source(title=short_title(p.chunk.doc.title), url=p.chunk.doc.url, section=p.chunk.section_label))
+        if len(out) == limit:
+            break
+    return tuple(out)
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0

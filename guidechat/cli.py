@@ -1,0 +1,111 @@
+"""Command line: ingest, ask, serve. The only place Settings is built from argv."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from guidechat.config import Settings, configure_offline_environment
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="guidechat", description="Cited answers from clinical guidelines.")
+    parser.add_argument("--home", type=Path, help="where the index lives (default: $GUIDECHAT_HOME or ~/.guidechat)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ingest = sub.add_parser("ingest", help="index guideline files or folders (incremental)")
+    ingest.add_argument("paths", nargs="+", type=Path)
+    ingest.add_argument("--prune", action="store_true", help="drop documents whose files are gone")
+    ingest.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    ask = sub.add_parser("ask", help="answer one question")
+    ask.add_argument("question")
+    ask.add_argument("--audience", choices=["clinician", "patient"], default="clinician")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+
+    serve = sub.add_parser("serve", help="the Gradio chat")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=7860)
+
+    status = sub.add_parser("status", help="what is indexed; exit 1 when the index is missing or stale")
+    status.add_argument("paths", nargs="*", type=Path, help="check these files or folders for changes too")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    configure_offline_environment()
+    overrides = {"home": args.home} if args.home else {}
+    settings = Settings(**overrides)
+    try:
+        if args.command == "ingest":
+            return _ingest(settings, args.paths, args.prune, not args.quiet)
+        if args.command == "ask":
+            return _ask(settings, args.question, args.audience, args.json)
+        if args.command == "serve":
+            return _serve(settings, args.host, args.port)
+        if args.command == "status":
+            return _status(settings, args.paths)
+    except KeyboardInterrupt:
+        return 130
+    return 2
+
+
+def _ingest(settings: Settings, paths: list[Path], prune: bool, progress: bool) -> int:
+    from guidechat.index.indexer import IndexHome, ingest
+
+    report = ingest(IndexHome(settings), paths, prune=prune, progress=progress and sys.stderr.isatty())
+    for failure in report.failed:
+        print(f"skipped {failure}", file=sys.stderr)
+    print(report.summary())
+    return 0
+
+
+def _pipeline(settings: Settings):  # type: ignore[no-untyped-def]
+    from guidechat.chat.pipeline import ChatPipeline
+    from guidechat.index.indexer import IndexHome
+
+    home = IndexHome(settings)
+    if not home.manifest().documents:
+        raise SystemExit(f"guidechat: nothing is indexed in {settings.home}; run `guidechat ingest PATH` first")
+    return ChatPipeline(home)
+
+
+def _ask(settings: Settings, question: str, audience: str, as_json: bool) -> int:
+    from guidechat.chat.render import render_markdown
+    from guidechat.types import Session
+
+    pipeline = _pipeline(settings)
+    answer = pipeline.ask(question, Session(), audience)  # type: ignore[arg-type]
+    if as_json:
+        print(json.dumps(answer.to_json(), indent=2, ensure_ascii=False))
+    else:
+        print(render_markdown(answer))
+    return 0
+
+
+def _serve(settings: Settings, host: str, port: int) -> int:
+    from guidechat.ui.app import serve
+
+    serve(_pipeline(settings), host=host, port=port)
+    return 0
+
+
+def _status(settings: Settings, paths: list[Path]) -> int:
+    from guidechat.index.indexer import IndexHome, stale_files
+
+    home = IndexHome(settings)
+    manifest = home.manifest()
+    print(f"{len(manifest.documents)} documents, {len(manifest.chunk_ids())} chunks in {settings.home}")
+    if not manifest.documents:
+        return 1
+    stale = stale_files(home, paths) if paths else []
+    for path in stale:
+        print(f"stale: {path}")
+    return 1 if stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Hybrid retrieval: dense (Chroma) and BM25, fused by weighted reciprocal rank fusion."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from guidechat.config import Settings
+from guidechat.index.bm25 import Bm25Index
+from guidechat.index.embed import Embedder
+from guidechat.index.store import VectorStore
+from guidechat.types import Audience, Chunk, Passage
+
+
+@dataclass
+class Retrieval:
+    passages: list[Passage]  # fused, best first
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+class HybridRetriever:
+    """Reciprocal rank fusion over four ranked lists: dense and BM25, for the preferred audience and for
+    all documents. The other audience's passages enter only through the 'all' lists, at a lower weight,
+    so they are used when the preferred audience has nothing close."""
+
+    def __init__(self, store: VectorStore, bm25: Bm25Index, embedder: Embedder, settings: Settings) -> None:
+        self.store = store
+        self.bm25 = bm25
+        self.embedder = embedder
+        self.settings = settings
+
+    def retrieve(self, query: str, audience: Audience, n: int | None = None) -> Retrieval:
+        s = self.settings
+        n = n or s.candidates
+        timings: dict[str, float] = {}
+        t = time.perf_counter()
+        vector = self.embedder.embed_query(query)
+        timings["embed"] = _ms(t)
+
+        t = time.perf_counter()
+        dense_all = self.store.query(vector, n)
+        dense_pref = self.store.query(vector, n, audience)
+        timings["dense"] = _ms(t)
+
+        t = time.perf_counter()
+        lexical = self.bm25.search(query, n * 4)
+        timings["bm25"] = _ms(t)
+
+        t = time.perf_counter()
+        chunks: dict[str, Chunk] = {c.id: c for c, _ in dense_all + dense_pref}
+        missing = [cid for cid, _ in lexical if cid not in chunks]
+        chunks.update(self.store.get(missing))
+        lexical = [(cid, score) for cid, score in lexical if cid in chunks]
+        bm25_all = [cid for cid, _ in lexical][:n]
+        bm25_pref = [cid for cid, _ in lexical if _matches(chunks[cid], audience)][:n]
+        similarity = {c.id: sim for c, sim in dense_all + dense_pref}
+
+        lists = [
+            ([c.id for c, _ in dense_pref], 1.0),
+            (bm25_pref, 1.0),
+            ([c.id for c, _ in dense_all], s.other_audience_weight),
+            (bm25_all, s.other_audience_weight),
+        ]
+        fused: dict[str, float] = {}
+        for ids, weight in lists:
+            for rank, cid in enumerate(ids, start=1):
+                fused[cid] = fused.get(cid, 0.0) + weight / (s.rrf_k + rank)
+        dense_rank = {c.id: i for i, (c, _) in enumerate(dense_all, start=1)}
+        bm25_rank = {cid: i for i, cid in enumerate(bm25_all, start=1)}
+        ranked = sorted(fused, key=lambda cid: fused[cid], reverse=True)
+        passages = [
+            Passage(
+                chunk=chunks[cid],
+                score=fused[cid],
+                dense_rank=dense_rank.get(cid),
+                bm25_rank=bm25_rank.get(cid),
+                similarity=similarity.get(cid),
+            )
+            for cid in ranked
+        ]
+        timings["fuse"] = _ms(t)
+        return Retrieval(passages=passages, timings_ms=timings)
+
+
+def _matches(chunk: Chunk, audience: Audience) -> bool:
+    return chunk.doc.audience in (None, audience)
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0
