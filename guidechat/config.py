@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     candidates: int = 40  # per retriever, before fusion
     rrf_k: int = 60
     other_audience_weight: float = 0.35  # weight of the non-preferred audience in fusion
+    audience_fallback_margin: float = 0.08  # prefer the audience unless its best is this much less similar
     top_k: int = 5  # passages the composer reads
 
     # composing

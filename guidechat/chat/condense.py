@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 from guidechat.chat.terms import TermWeights, query_terms
-from guidechat.ingest.chunk import short_title
 from guidechat.types import Turn
 
 
 def conversation_topic(history: list[Turn], weights: TermWeights, max_terms: int) -> list[str]:
-    """The previous turn's rarest terms plus the title of the guideline it answered from."""
+    """The previous turn's rarest terms; its query already carries the turns before it.
+
+    The title of the guideline that answered is not carried: it often names the very qualifier a
+    follow-up replaces ("...during pregnancy" before "And in men?")."""
     if not history:
         return []
-    last = history[-1]
-    topic = weights.salient(last.query, max_terms)
-    if last.answer.citations and not last.answer.abstained:
-        for word in query_terms(short_title(last.answer.citations[0].title)):
-            if word not in topic:
-                topic.append(word)
-    return topic
+    return weights.salient(history[-1].query, max_terms)
 
 
 def condense(question: str, history: list[Turn], weights: TermWeights, max_terms: int) -> str:

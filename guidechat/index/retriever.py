@@ -55,12 +55,13 @@ class HybridRetriever:
         bm25_pref = [cid for cid, _ in lexical if _matches(chunks[cid], audience)][:n]
         similarity = {c.id: sim for c, sim in dense_all + dense_pref}
 
-        lists = [
-            ([c.id for c, _ in dense_pref], 1.0),
-            (bm25_pref, 1.0),
-            ([c.id for c, _ in dense_all], s.other_audience_weight),
-            (bm25_all, s.other_audience_weight),
-        ]
+        # Fall back to the other audience when the preferred one has nothing nearly as close.
+        best_pref = max((sim for _, sim in dense_pref), default=-1.0)
+        best_all = max((sim for _, sim in dense_all), default=-1.0)
+        lists = [([c.id for c, _ in dense_all], 1.0), (bm25_all, 1.0)]
+        if best_pref >= best_all - s.audience_fallback_margin:
+            w = s.other_audience_weight
+            lists = [([c.id for c, _ in dense_pref], 1.0), (bm25_pref, 1.0), (lists[0][0], w), (lists[1][0], w)]
         fused: dict[str, float] = {}
         for ids, weight in lists:
             for rank, cid in enumerate(ids, start=1):

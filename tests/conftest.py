@@ -1,0 +1,60 @@
+"""Real parts: the packaged embedding model, an embedded Chroma, a slice of the real PDQ corpus."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "pdq"
+
+# Small real documents: breast cancer in pregnancy and in men (follow-ups), testicular cancer screening in
+# both versions (audience preference).
+SLICE = (
+    "hp/types-breast-hp-pregnancy-breast-treatment-pdq.md",
+    "hp/types-breast-hp-male-breast-treatment-pdq.md",
+    "hp/types-testicular-hp-testicular-screening-pdq.md",
+    "patient/types-testicular-patient-testicular-screening-pdq.md",
+)
+SMALL_DOC = "patient/types-testicular-patient-testicular-screening-pdq.md"
+
+
+def corpus_file(relative: str) -> Path:
+    path = CORPUS / relative
+    if not path.exists():
+        pytest.fail(f"the shared corpus is missing {path}: tests read it from ../shared beside the checkout")
+    return path
+
+
+@pytest.fixture(scope="session")
+def slice_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The slice, copied so tests may not touch ../shared (it is read-only in CI)."""
+    folder = tmp_path_factory.mktemp("slice")
+    for relative in SLICE:
+        shutil.copy(corpus_file(relative), folder / Path(relative).name)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def slice_home(tmp_path_factory: pytest.TempPathFactory, slice_dir: Path) -> Path:
+    from guidechat.config import Settings
+    from guidechat.index.indexer import IndexHome, ingest
+
+    home = tmp_path_factory.mktemp("home")
+    report = ingest(IndexHome(Settings(home=home)), [slice_dir], progress=False)
+    assert report.new == len(SLICE) and not report.failed, report.summary()
+    return home
+
+
+@pytest.fixture(scope="session")
+def pipeline(slice_home: Path):  # type: ignore[no-untyped-def]
+    from guidechat.chat.pipeline import ChatPipeline
+    from guidechat.config import Settings
+
+    return ChatPipeline.from_settings(Settings(home=slice_home))

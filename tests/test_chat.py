@@ -1,0 +1,106 @@
+"""The chat pipeline on a real index of a corpus slice: grounding, abstention, follow-ups, audience."""
+
+from __future__ import annotations
+
+import pytest
+
+from guidechat.chat.disclaimer import DISCLAIMER
+from guidechat.chat.verify import claims, unresolved_markers, unsupported_claims
+from guidechat.types import Answer, Session
+
+pytestmark = pytest.mark.slow
+
+MALE = "https://www.cancer.gov/types/breast/hp/male-breast-treatment-pdq"
+PREGNANCY = "https://www.cancer.gov/types/breast/hp/pregnancy-breast-treatment-pdq"
+TESTIS_HP = "https://www.cancer.gov/types/testicular/hp/testicular-screening-pdq"
+TESTIS_PATIENT = "https://www.cancer.gov/types/testicular/patient/testicular-screening-pdq"
+
+
+def cited_urls(answer: Answer) -> set[str]:
+    return {c.url for c in answer.citations}
+
+
+def assert_grounded(answer: Answer) -> None:
+    assert not answer.abstained
+    assert answer.citations
+    assert claims(answer.markdown), answer.markdown
+    assert unresolved_markers(answer) == []
+    assert unsupported_claims(answer) == [], answer.markdown
+    assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+
+
+def test_answer_cites_only_what_its_passages_say(pipeline) -> None:  # type: ignore[no-untyped-def]
+    answer = pipeline.ask("Is MRI safe for staging breast cancer during pregnancy?", Session())
+    assert_grounded(answer)
+    assert PREGNANCY in cited_urls(answer)
+    assert answer.markdown.startswith("**Bottom line:**")
+    retrieved = {p.chunk.id for p in answer.passages}
+    assert {c.chunk_id for c in answer.citations} <= retrieved
+    assert all(c.title and c.section and c.updated and c.url.startswith("https://") for c in answer.citations)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How should I titrate basal insulin in type 2 diabetes?",
+        "What high-dose amoxicillin regimen should I use for acute otitis media in a 2-year-old?",
+    ],
+)
+def test_abstains_when_the_documents_do_not_answer(pipeline, question: str) -> None:  # type: ignore[no-untyped-def]
+    answer = pipeline.ask(question, Session())
+    assert answer.abstained
+    assert answer.citations == ()
+    assert "do not address" in answer.markdown
+    assert answer.related, "an abstention lists the nearest related sources"
+    assert answer.disclaimer == DISCLAIMER
+
+
+def test_follow_up_carries_the_topic(pipeline) -> None:  # type: ignore[no-untyped-def]
+    session = Session()
+    first = pipeline.ask("What is the utility of MRI in stage IV breast cancer?", session)
+    assert_grounded(first)
+    follow = pipeline.ask("And in men?", session)
+    assert follow.query != follow.question and "breast" in follow.query.lower()
+    assert_grounded(follow)
+    assert MALE in cited_urls(follow)
+    assert len(session.turns) == 2
+
+
+def test_sessions_do_not_share_history(pipeline) -> None:  # type: ignore[no-untyped-def]
+    one, two = Session(), Session()
+    pipeline.ask("How is breast cancer treated during pregnancy?", one)
+    answer = pipeline.ask("And in men?", two)
+    assert answer.query == "And in men?"
+    assert len(one.turns) == 1 and len(two.turns) == 1
+
+
+def test_audience_prefers_its_own_version(pipeline) -> None:  # type: ignore[no-untyped-def]
+    question = "Should men be screened for testicular cancer?"
+    clinician = pipeline.ask(question, Session(), "clinician")
+    patient = pipeline.ask(question, Session(), "patient")
+    assert_grounded(clinician)
+    assert_grounded(patient)
+    assert clinician.citations[0].url == TESTIS_HP
+    assert patient.citations[0].url == TESTIS_PATIENT
+    assert patient.markdown.startswith("**In short:**")
+
+
+def test_audience_falls_back_to_the_other_version(pipeline) -> None:  # type: ignore[no-untyped-def]
+    answer = pipeline.ask("How is breast cancer in men treated?", Session(), "patient")
+    assert_grounded(answer)
+    assert MALE in cited_urls(answer), "no patient summary covers it, so the clinician one answers"
+
+
+def test_every_answer_carries_the_disclaimer_and_timings(pipeline) -> None:  # type: ignore[no-untyped-def]
+    for question in ("Should men be screened for testicular cancer?", "What is the capital of France?"):
+        answer = pipeline.ask(question, Session())
+        assert answer.disclaimer == DISCLAIMER
+        assert "verify against the primary sources" in answer.disclaimer
+        assert {"condense", "retrieve", "compose", "total"} <= set(answer.timings_ms)
+        data = answer.to_json()
+        assert set(data) >= {"question", "query", "markdown", "citations", "abstained", "disclaimer", "timings_ms"}
+
+
+def test_empty_question_is_refused(pipeline) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match="empty"):
+        pipeline.ask("   ", Session())
