@@ -78,7 +78,7 @@ def _ask(settings: Settings, question: str, audience: str, as_json: bool) -> int
     from guidechat.types import Session
 
     pipeline = _pipeline(settings)
-    answer = pipeline.ask(question, Session(), audience)  # type: ignore[arg-type]
+    answer = pipeline.ask(question, Session(), audience)
     if as_json:
         print(json.dumps(answer.to_json(), indent=2, ensure_ascii=False))
     else:

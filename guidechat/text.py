@@ -9,7 +9,10 @@ _ABBREVIATIONS = {
     "mr", "mrs", "ms", "st", "jr", "inc", "ltd", "co", "u.s", "jan", "feb", "mar", "apr", "jun", "jul",
     "aug", "sep", "sept", "oct", "nov", "dec", "ref", "refs", "vol", "pp", "min", "max", "mo", "yr",
 }
-_BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[*]?[A-Z0-9])")
+# after . ! ? (and any closing quotes or brackets), or after a "(Level of evidence X)" tag that follows one
+_BOUNDARY = re.compile(r"(?:(?<=[.!?])[\"')\]]*|(?P<tag>(?<=\))))\s+(?=[\"'(\[*]?[A-Z0-9])")
+_EVIDENCE_TAG = "(Level of evidence "
+_ENDS_WITH_EVIDENCE = re.compile(r"[.!?][\"')\]]*(?:\s*\(Level of evidence [^()]*\))+$")
 
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being below
@@ -31,7 +34,11 @@ def split_sentences(text: str) -> list[str]:
     sentences: list[str] = []
     start = 0
     for match in _BOUNDARY.finditer(text):
-        candidate = text[start : match.start()].rstrip()
+        candidate = text[start : match.end()].strip()  # closing quotes and brackets stay with the sentence
+        if text.startswith(_EVIDENCE_TAG, match.end()):
+            continue  # the PDQ evidence tag after a sentence belongs to it
+        if match.group("tag") is not None and not _ENDS_WITH_EVIDENCE.search(candidate):
+            continue  # a ")" ends a sentence only as the end of its evidence tag
         if _ends_with_abbreviation(candidate):
             continue
         if candidate:

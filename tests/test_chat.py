@@ -98,7 +98,8 @@ def test_every_answer_carries_the_disclaimer_and_timings(pipeline) -> None:  # t
         assert "verify against the primary sources" in answer.disclaimer
         assert {"condense", "retrieve", "compose", "total"} <= set(answer.timings_ms)
         data = answer.to_json()
-        assert set(data) >= {"question", "query", "markdown", "citations", "abstained", "disclaimer", "timings_ms"}
+        fields = {"question", "query", "markdown", "citations", "abstained", "disclaimer", "timings_ms"}
+        assert set(data) >= fields
 
 
 def test_empty_question_is_refused(pipeline) -> None:  # type: ignore[no-untyped-def]

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ui_helpers import running_app  # tests/ is on sys.path (pytest rootdir insertion)
 
 from guidechat.types import Answer, Asker, Audience, Citation, Session, Turn
+from tests.ui_helpers import running_app
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 

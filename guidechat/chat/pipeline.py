@@ -13,7 +13,7 @@ from guidechat.config import Settings
 from guidechat.index.indexer import IndexHome
 from guidechat.index.retriever import HybridRetriever
 from guidechat.ingest.chunk import short_title
-from guidechat.types import Answer, Audience, Passage, Session, Source, Turn
+from guidechat.types import Answer, Audience, Citation, Passage, Session, Source, Turn
 
 ABSTAIN_TEXT = (
     "The indexed guidelines do not address this question, so guidechat gives no answer rather than "
@@ -62,7 +62,8 @@ class ChatPipeline:
 
         t = time.perf_counter()
         support = measure_support(question, top, self.weights)
-        answer_md, citations, best = "", (), 0.0
+        answer_md, best = "", 0.0
+        citations: tuple[Citation, ...] = ()
         abstained = should_abstain(support, s.abstain_min_similarity, s.abstain_min_coverage)
         if not abstained:
             answer_md, citations, best = self.composer.compose(query, top, audience)

@@ -12,17 +12,19 @@ from guidechat.types import Chunk
 
 
 class Bm25Index:
-    def __init__(self, retriever: Any, chunk_ids: list[str]) -> None:
+    def __init__(self, retriever: Any | None, chunk_ids: list[str]) -> None:
         self._retriever = retriever
         self._ids = chunk_ids
 
     @classmethod
     def build(cls, chunks: list[Chunk]) -> Bm25Index:
+        if not chunks:
+            return cls(None, [])
         import Stemmer
-        from llama_index.core.schema import TextNode
+        from llama_index.core.schema import BaseNode, TextNode
         from llama_index.retrievers.bm25 import BM25Retriever
 
-        nodes = [TextNode(id_=c.id, text=embedding_text(c)) for c in chunks]
+        nodes: list[BaseNode] = [TextNode(id_=c.id, text=embedding_text(c)) for c in chunks]
         retriever = BM25Retriever.from_defaults(
             nodes=nodes, similarity_top_k=10, stemmer=Stemmer.Stemmer("english"), language="english"
         )
@@ -31,7 +33,10 @@ class Bm25Index:
     def save(self, path: Path, fingerprint: str) -> None:
         tmp = path.with_name(path.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
-        self._retriever.persist(str(tmp))
+        if self._retriever is None:
+            tmp.mkdir(parents=True)
+        else:
+            self._retriever.persist(str(tmp))
         (tmp / "guidechat.json").write_text(json.dumps({"fingerprint": fingerprint}))
         shutil.rmtree(path, ignore_errors=True)
         tmp.rename(path)
@@ -45,10 +50,12 @@ class Bm25Index:
             return None
         if saved.get("fingerprint") != fingerprint:
             return None
+        if not (path / "params.index.json").exists():
+            return cls(None, [])  # saved empty
         import Stemmer
         from llama_index.retrievers.bm25 import BM25Retriever
 
-        retriever = BM25Retriever.from_persist_dir(str(path))
+        retriever = BM25Retriever.from_persist_dir(str(path), show_progress=False)
         retriever.stemmer = Stemmer.Stemmer("english")
         ids = [node["node_id"] for node in retriever.corpus]
         return cls(retriever, ids)
@@ -60,7 +67,7 @@ class Bm25Index:
         """(chunk id, score) best first."""
         from llama_index.core.schema import QueryBundle
 
-        if not self._ids:
+        if self._retriever is None or not self._ids:
             return []
         self._retriever.similarity_top_k = min(n, len(self._ids))
         results = self._retriever.retrieve(QueryBundle(query_str=query))
@@ -68,6 +75,8 @@ class Bm25Index:
 
     def document_frequency(self, term: str) -> int:
         """How many chunks contain a (stemmed) term; 0 when the corpus never uses it."""
+        if self._retriever is None:
+            return 0
         bm25 = self._retriever.bm25
         stemmed = self._retriever.stemmer.stemWord(term.lower())
         vocab: dict[str, int] = bm25.vocab_dict

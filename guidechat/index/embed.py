@@ -25,7 +25,7 @@ class Embedder:
         LlamaSettings.embed_model = self._model
         LlamaSettings.llm = None  # never reach for a default remote LLM
         self._tokenizer: Any = self._model._model.tokenizer
-        self.max_tokens: int = int(self._model._model.max_seq_length)
+        self.max_tokens: int = int(self._model._model.max_seq_length or 256)
         self._cache: OrderedDict[str, Vector] = OrderedDict()
 
     @property

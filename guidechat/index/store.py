@@ -31,9 +31,9 @@ class VectorStore:
         return int(self._collection.count())
 
     def add(self, chunks: list[Chunk], vectors: list[list[float]]) -> None:
-        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+        from llama_index.core.schema import BaseNode, NodeRelationship, RelatedNodeInfo, TextNode
 
-        nodes = []
+        nodes: list[BaseNode] = []
         for chunk, vector in zip(chunks, vectors, strict=True):
             node = TextNode(id_=chunk.id, text=chunk.text, metadata=to_metadata(chunk), embedding=vector)
             node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=chunk.doc_id)
@@ -52,18 +52,14 @@ class VectorStore:
         if not chunk_ids:
             return {}
         got = self._collection.get(ids=chunk_ids, include=["documents", "metadatas"])
-        return {
-            cid: from_metadata(cid, text or "", _own_metadata(meta))
-            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
-        }
+        return {c.id: c for c in _chunks(got)}
 
     def all_chunks(self) -> list[Chunk]:
         chunks: list[Chunk] = []
         total = self.count()
         for offset in range(0, total, 5000):
             got = self._collection.get(include=["documents", "metadatas"], limit=5000, offset=offset)
-            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
-                chunks.append(from_metadata(cid, text or "", _own_metadata(meta)))
+            chunks.extend(_chunks(got))
         return chunks
 
     def query(
@@ -87,9 +83,19 @@ class VectorStore:
         out = []
         for node, sim in zip(result.nodes or [], result.similarities or [], strict=True):
             cosine = 1.0 + math.log(sim) if sim > 0 else -1.0  # llama-index reports exp(-distance)
-            out.append((from_metadata(node.node_id, node.get_content(), _own_metadata(node.metadata)), cosine))
+            chunk = from_metadata(node.node_id, node.get_content(), _own_metadata(node.metadata))
+            out.append((chunk, cosine))
         return out
 
 
 def _own_metadata(meta: Any) -> dict[str, Any]:
     return {k: v for k, v in dict(meta or {}).items() if k not in _CHROMA_KEYS}
+
+
+def _chunks(got: Any) -> list[Chunk]:
+    documents = got["documents"] or []
+    metadatas = got["metadatas"] or []
+    return [
+        from_metadata(cid, text or "", _own_metadata(meta))
+        for cid, text, meta in zip(got["ids"], documents, metadatas, strict=True)
+    ]

@@ -74,7 +74,7 @@ def iter_sections(doc: Document, skipped: tuple[str, ...] = ()) -> Iterator[Sect
         if heading:
             yield from flush()
             level = len(heading.group(1))
-            text = clean_line(heading.group(2), doc.meta.url).strip("* ")
+            text = plain_text(clean_line(heading.group(2), doc.meta.url)).strip("* ")  # "*In vitro* studies"
             while stack and stack[-1][0] >= level:
                 stack.pop()
             if not (level == 1 and not stack and text.lower() == title):

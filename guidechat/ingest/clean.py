@@ -7,10 +7,13 @@ from urllib.parse import urljoin
 
 # [[3](#cit/section_2.3)], [[11](#cit/section_1.11)-[13](#cit/section_1.13)], [[2](..),[3](..)]
 _CITATION_GROUP = re.compile(r"\s?\[\[\d+\]\(#cit/[^)]*\)(?:\s*[,\-–]\s*\[\d+\]\(#cit/[^)]*\))*\]")
-# [Level of evidence [A1](url)] (a malformed variant in a few summaries)
-_EVIDENCE_NESTED = re.compile(r"\[Level of evidence \[([^\]]+)\]\([^)]*\)\]?")
-# [[Level of evidence B1](url)], [Level of evidence: I](url)
-_EVIDENCE_LINK = re.compile(r"\[?\[Level of evidence:?\s*([^\]]+)\]\([^)]*\)\]?")
+# [Level of evidence [A1](url)], [Level of evidence [A1](url) and [A3](url)] (malformed, in a few summaries)
+_EVIDENCE_NESTED = re.compile(
+    r"\[Level of evidence \[([^\]]+)\]\([^)]*\)((?:\s*(?:,|and)\s*\[[^\]]+\]\([^)]*\))*)\]?"
+)
+_NESTED_CODE = re.compile(r"\[([^\]]+)\]\(")
+# [[Level of evidence B1](url)], [Level of evidence: I](url), [[Level of evidence: II]](url)
+_EVIDENCE_LINK = re.compile(r"\[?\[Level of evidence:?\s*([^\]]+)\]\]?\([^)]*\)\]?")
 _EVIDENCE_TEXT = re.compile(r"\(Level of evidence ([A-Za-z0-9]+(?:, ?[A-Za-z0-9]+)*)\)")
 _GO_TO_VERSION = re.compile(r"^\s*\[Go to (?:Patient|Health Professional) Version\]\([^)]*\)\s*$", re.I)
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
@@ -24,12 +27,17 @@ _EMPHASIS = re.compile(r"(\*\*|__|\*|_)(?=\S)(.+?)(?<=\S)\1")
 def clean_line(line: str, base_url: str) -> str:
     """One line of markdown without citation anchors, images, and with absolute links."""
     line = _CITATION_GROUP.sub("", line)
-    line = _EVIDENCE_NESTED.sub(r"(Level of evidence \1)", line)
+    line = _EVIDENCE_NESTED.sub(_nested_evidence, line)
     line = _EVIDENCE_LINK.sub(r"(Level of evidence \1)", line)
     line = _IMAGE.sub("", line)
     line = _LINK.sub(lambda m: _absolute_link(m.group(1), m.group(2), base_url), line)
     line = _SPACE_BEFORE_PUNCT.sub(r"\1", line)
     return _MULTI_SPACE.sub(" ", line).rstrip()
+
+
+def _nested_evidence(match: re.Match[str]) -> str:
+    codes = [match.group(1), *_NESTED_CODE.findall(match.group(2))]
+    return f"(Level of evidence {', '.join(codes)})"
 
 
 def is_dropped_line(line: str) -> bool:
