@@ -87,3 +87,5 @@ def configure_offline_environment() -> None:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # chunks are sized by us; silence length warnings
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")

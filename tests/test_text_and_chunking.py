@@ -44,7 +44,7 @@ def word_count(text: str) -> int:
             "increase risk of ovarian cancer [[26](#cit/section_1.26),[27](#cit/section_1.27)] and other",
             "increase risk of ovarian cancer and other",
         ),
-        ("and other primary cancers [[26](#cit/section_1.26),[27](#cit/section_1.27)].", "and other primary cancers."),
+        ("other cancers [[26](#cit/section_1.26),[27](#cit/section_1.27)].", "other cancers."),
         ("a range [[28](#cit/section_1.28)-[31](#cit/section_1.31)], then more", "a range, then more"),
         ("[[1](#cit/section_1.1)]", ""),
     ],
@@ -57,7 +57,7 @@ def test_clean_line_removes_citation_anchors(line: str, expected: str) -> None:
     ("line", "expected"),
     [
         (
-            "Survival improved.[[2](#cit/section_6.2)][[Level of evidence B1](/Common/PopUps/popDefinition.aspx"
+            "Survival improved.[[2](#cit/section_6.2)][[Level of evidence B1](/Common/PopUps/popDef.aspx"
             "?id=810025&version=HealthProfessional&language=English)] Next.",
             "Survival improved.(Level of evidence B1) Next.",
         ),
@@ -73,14 +73,14 @@ def test_clean_line_removes_citation_anchors(line: str, expected: str) -> None:
             "Fatigue fell.(Level of evidence II) Often, it did not.",
         ),
         (
-            "Survival.[[6](#cit/section_7.6)][Level of evidence [A1](/Common/PopUps/popDefinition.aspx?id=1) and "
-            "[A3](/Common/PopUps/popDefinition.aspx?id=2)] Although organ preservation",
+            "Survival.[[6](#cit/section_7.6)][Level of evidence [A1](/Common/PopUps/popDef.aspx?id=1) and "
+            "[A3](/Common/PopUps/popDef.aspx?id=2)] Although organ preservation",
             "Survival.(Level of evidence A1, A3) Although organ preservation",
         ),
-        ("Fewer relapses.[Level of evidence B3](/Common/PopUps/x)] Patients", "Fewer relapses.(Level of evidence B3) Patients"),
+        ("Fewer.[Level of evidence B3](/Common/PopUps/x)] Patients", "Fewer.(Level of evidence B3) Patients"),
         ("very low [Level of evidence C3](/Common/PopUps/x). More", "very low (Level of evidence C3). More"),
         (
-            "Survival improved.[[4](#cit/section_6.4)][Level of evidence [A1](/Common/PopUps/popDefinition.aspx"
+            "Survival improved.[[4](#cit/section_6.4)][Level of evidence [A1](/Common/PopUps/popDef.aspx"
             "?id=810017&version=HealthProfessional&language=English)] Next.",
             "Survival improved.(Level of evidence A1) Next.",
         ),
@@ -90,16 +90,29 @@ def test_clean_line_makes_evidence_links_readable(line: str, expected: str) -> N
     assert clean_line(line, URL) == expected
 
 
+def test_clean_line_removes_bare_citation_anchors() -> None:
+    line = "In 2 of the studies[2](#cit/il.2), patients gained weight.[5](#cit/citation.5)"
+    assert clean_line(line, URL) == "In 2 of the studies, patients gained weight."
+
+
+def test_clean_line_link_text_with_brackets() -> None:
+    line = "cytokines (e.g., [tumor necrosis factor [TNF]](/Common/PopUps/popDefinition.aspx?id=45290))."
+    assert clean_line(line, URL) == (
+        "cytokines (e.g., [tumor necrosis factor [TNF]](https://www.cancer.gov/Common/PopUps/popDefinition.aspx?id=45290))."
+    )
+    assert plain_text(clean_line(line, URL)) == "cytokines (e.g., tumor necrosis factor [TNF])."
+
+
 def test_clean_line_drops_images() -> None:
     assert clean_line("See ![Anatomy of the breast](/images/breast.jpg) here.", URL) == "See here."
 
 
 def test_clean_line_resolves_site_relative_links_and_drops_titles() -> None:
-    assert clean_line("See the [Special Populations](/types/breast/hp/breast-screening-pdq#_123) section.", URL) == (
-        "See the [Special Populations](https://www.cancer.gov/types/breast/hp/breast-screening-pdq#_123) section."
+    assert clean_line("See the [Special Populations](/types/breast/hp/screening-pdq#_123) section.", URL) == (
+        "See the [Special Populations](https://www.cancer.gov/types/breast/hp/screening-pdq#_123) section."
     )
-    assert clean_line('The [Gail model](https://bcrisktool.cancer.gov/ "https://bcrisktool.cancer.gov/") too.', URL) == (
-        "The [Gail model](https://bcrisktool.cancer.gov/) too."
+    assert clean_line('The [Gail model](https://bcrisktool.cancer.gov/ "https://bcrisktool.cancer.gov/")', URL) == (
+        "The [Gail model](https://bcrisktool.cancer.gov/)"
     )
     assert clean_line('A [term](/publications/dictionaries/x "Definition of term") here.', URL) == (
         "A [term](https://www.cancer.gov/publications/dictionaries/x) here."
@@ -111,8 +124,8 @@ def test_clean_line_resolves_site_relative_links_and_drops_titles() -> None:
 
 def test_clean_line_relative_links_in_a_local_file_become_text() -> None:
     local = "file:///tmp/notes/guide.md"
-    assert clean_line("See [screening](/types/breast/screening) and [b](other.md).", local) == "See screening and b."
-    assert clean_line("See [NCCN](https://www.nccn.org/) now.", local) == "See [NCCN](https://www.nccn.org/) now."
+    assert clean_line("See [screening](/types/breast/x) and [b](other.md).", local) == "See screening and b."
+    assert clean_line("See [NCCN](https://www.nccn.org/).", local) == "See [NCCN](https://www.nccn.org/)."
 
 
 @pytest.mark.parametrize(
@@ -138,7 +151,7 @@ def test_is_not_dropped_line(line: str) -> None:
 
 
 def test_evidence_codes_in_order_once_each() -> None:
-    text = "A.(Level of evidence B1) B.(Level of evidence A1, B1) C.(Level of evidence C2) (Level of evidence A1)"
+    text = "A.(Level of evidence B1) B.(Level of evidence A1, B1) C.(Level of evidence C2)(Level of evidence A1)"
     assert evidence_codes(text) == ("B1", "A1", "C2")
     assert evidence_codes("No evidence tag here.") == ()
     assert evidence_codes(clean_line("X.[Level of evidence: III](/Common/PopUps/x)", URL)) == ("III",)
@@ -344,6 +357,19 @@ def test_chunk_document_sample() -> None:
     assert not any("References" in c.section or "PUBMED" in c.text for c in chunks)
 
 
+def test_hard_wrapped_link_and_citation_are_cleaned_once_joined() -> None:
+    markdown = (
+        "## A\n\nA number of [anecdotal\nreports](/Common/PopUps/x?id=1) exist.[[1](#cit/section_1.1),\n"
+        "[2](#cit/section_1.2)] More came.[[Level of evidence\nB1](/Common/PopUps/y)]\n"
+    )
+    [chunk] = chunk_document(Document(META, markdown))
+    assert chunk.text == (
+        "A number of [anecdotal reports](https://www.cancer.gov/Common/PopUps/x?id=1) exist. "
+        "More came.(Level of evidence B1)"
+    )
+    assert chunk.evidence == ("B1",)
+
+
 def test_references_at_any_level_are_not_indexed() -> None:
     for level in range(2, 7):
         markdown = f"## A\n\nKept.\n\n{'#' * level} References\n\n1. Ref one. [PUBMED Abstract](https://x.org/1)\n"
@@ -352,7 +378,7 @@ def test_references_at_any_level_are_not_indexed() -> None:
 
 
 def test_skipped_sections_match_by_prefix_case_insensitively() -> None:
-    markdown = "## Latest updates to this summary (04/07/2025)\n\nX.\n\n## Changes to This Summary (01/2024)\n\nY.\n"
+    markdown = "## Latest updates to this summary (04/07/2025)\n\nX.\n\n## Changes to This Summary (2024)\n\nY.\n"
     assert chunk_document(Document(META, markdown), skipped_sections=DEFAULT_SKIPPED_SECTIONS) == []
     kept = chunk_document(Document(META, markdown), skipped_sections=("Changes",))
     assert [c.section for c in kept] == [("Latest updates to this summary (04/07/2025)",)]
@@ -432,18 +458,20 @@ def test_chunk_ids_are_stable_and_follow_the_text() -> None:
     assert [c.id for c in first] == [c.id for c in again]
     assert len({c.id for c in first}) == len(first)
 
-    changed = chunk_document(
-        sample_doc(SAMPLE.replace("Deep text.", "Deep text, revised.")), skipped_sections=DEFAULT_SKIPPED_SECTIONS
-    )
+    revised = sample_doc(SAMPLE.replace("Deep text.", "Deep text, revised."))
+    changed = chunk_document(revised, skipped_sections=DEFAULT_SKIPPED_SECTIONS)
     diff = [(a.section, a.id != b.id) for a, b in zip(first, changed, strict=True)]
-    assert [section for section, differs in diff if differs] == [("General Information", "Incidence", "Deep Detail")]
+    assert [section for section, differs in diff if differs] == [
+        ("General Information", "Incidence", "Deep Detail")
+    ]
 
     moved = Document(DocMeta(title=TITLE, url="https://www.cancer.gov/y"), SAMPLE)
-    assert not {c.id for c in first} & {c.id for c in chunk_document(moved, skipped_sections=DEFAULT_SKIPPED_SECTIONS)}
+    moved_ids = {c.id for c in chunk_document(moved, skipped_sections=DEFAULT_SKIPPED_SECTIONS)}
+    assert not {c.id for c in first} & moved_ids
 
 
 def test_empty_tables_and_placeholders_dropped() -> None:
-    markdown = "## T\n\n|  |  |\n| --- | --- |\n|  |  |\n\n[Table omitted: AJCC.]\n\n[Figure omitted: Stage.]\n"
+    markdown = "## T\n\n|  |  |\n| --- | --- |\n|  |  |\n\n[Table omitted: AJCC.]\n\n[Figure omitted: X.]\n"
     assert chunk_document(Document(META, markdown)) == []
 
 
@@ -459,7 +487,9 @@ PASSAGE_2 = "Radiation therapy after breast-conserving surgery lowers local recu
 
 
 def answer(markdown: str, citations: tuple[Citation, ...]) -> Answer:
-    return Answer(question="q", query="q", markdown=markdown, citations=citations, abstained=False, disclaimer="d")
+    return Answer(
+        question="q", query="q", markdown=markdown, citations=citations, abstained=False, disclaimer="d"
+    )
 
 
 GROUNDED = (
@@ -475,7 +505,10 @@ def test_claims_skip_group_headings() -> None:
     assert claims(GROUNDED) == [
         Claim("Tamoxifen for 5 years reduces recurrence.", (1,)),
         Claim("Aromatase inhibitors are preferred after menopause.", (1,)),
-        Claim("Radiation therapy after breast-conserving surgery lowers local recurrence.(Level of evidence A1)", (2,)),
+        Claim(
+            "Radiation therapy after breast-conserving surgery lowers local recurrence.(Level of evidence A1)",
+            (2,),
+        ),
     ]
     assert claims("**In short** Sentence here. [2] [3]") == [Claim("Sentence here.", (2, 3))]
 

@@ -15,6 +15,7 @@ class Embedder:
     def __init__(self, model_path: str, batch_size: int = 64, threads: int = 0) -> None:
         import torch
         from llama_index.core import Settings as LlamaSettings
+        from llama_index.core.llms import MockLLM
         from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
         if threads:
@@ -23,7 +24,7 @@ class Embedder:
             model_name=model_path, device="cpu", embed_batch_size=batch_size, normalize=True
         )
         LlamaSettings.embed_model = self._model
-        LlamaSettings.llm = None  # never reach for a default remote LLM
+        LlamaSettings.llm = MockLLM()  # no LLM on this path; never reach for llama-index's default remote one
         self._tokenizer: Any = self._model._model.tokenizer
         self.max_tokens: int = int(self._model._model.max_seq_length or 256)
         self._cache: OrderedDict[str, Vector] = OrderedDict()

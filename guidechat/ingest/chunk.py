@@ -93,6 +93,8 @@ def _blocks(lines: list[str], base_url: str) -> Iterator[str]:
         if current:
             joiner = "\n" if kind == "table" else " "
             block = joiner.join(current).strip()
+            if kind != "table":  # again once joined: a link can be hard-wrapped across lines
+                block = clean_line(block, base_url).strip()
             if block and not (kind == "table" and _is_empty_table(block)):
                 yield block
         current.clear()

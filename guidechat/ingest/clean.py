@@ -7,6 +7,8 @@ from urllib.parse import urljoin
 
 # [[3](#cit/section_2.3)], [[11](#cit/section_1.11)-[13](#cit/section_1.13)], [[2](..),[3](..)]
 _CITATION_GROUP = re.compile(r"\s?\[\[\d+\]\(#cit/[^)]*\)(?:\s*[,\-–]\s*\[\d+\]\(#cit/[^)]*\))*\]")
+# studies[2](#cit/il.2): a bare anchor, without the outer brackets (a few summaries)
+_CITATION_BARE = re.compile(r"\s?\[\d+\]\(#cit/[^)]*\)")
 # [Level of evidence [A1](url)], [Level of evidence [A1](url) and [A3](url)] (malformed, in a few summaries)
 _EVIDENCE_NESTED = re.compile(
     r"\[Level of evidence \[([^\]]+)\]\([^)]*\)((?:\s*(?:,|and)\s*\[[^\]]+\]\([^)]*\))*)\]?"
@@ -17,7 +19,8 @@ _EVIDENCE_LINK = re.compile(r"\[?\[Level of evidence:?\s*([^\]]+)\]\]?\([^)]*\)\
 _EVIDENCE_TEXT = re.compile(r"\(Level of evidence ([A-Za-z0-9]+(?:, ?[A-Za-z0-9]+)*)\)")
 _GO_TO_VERSION = re.compile(r"^\s*\[Go to (?:Patient|Health Professional) Version\]\([^)]*\)\s*$", re.I)
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
-_LINK = re.compile(r"(?<!!)\[([^\[\]]+)\]\(\s*([^)\s]+)(?:\s+\"[^\"]*\")?\s*\)")
+# [text](href "title"); the text may hold one level of brackets: [tumor necrosis factor [TNF]](/...)
+_LINK = re.compile(r"(?<!!)\[((?:[^\[\]]|\[[^\[\]]*\])+)\]\(\s*([^)\s]+)(?:\s+\"[^\"]*\")?\s*\)")
 _OMITTED = re.compile(r"^\s*\[(?:Table|Figure) omitted:[^\]]*\]\s*$", re.I)
 _SPACE_BEFORE_PUNCT = re.compile(r"[ \t]+([.,;:])(?=\s|$)")
 _MULTI_SPACE = re.compile(r"[ \t]{2,}")
@@ -27,6 +30,7 @@ _EMPHASIS = re.compile(r"(\*\*|__|\*|_)(?=\S)(.+?)(?<=\S)\1")
 def clean_line(line: str, base_url: str) -> str:
     """One line of markdown without citation anchors, images, and with absolute links."""
     line = _CITATION_GROUP.sub("", line)
+    line = _CITATION_BARE.sub("", line)
     line = _EVIDENCE_NESTED.sub(_nested_evidence, line)
     line = _EVIDENCE_LINK.sub(r"(Level of evidence \1)", line)
     line = _IMAGE.sub("", line)
