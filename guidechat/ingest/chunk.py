@@ -93,7 +93,7 @@ def _blocks(lines: list[str], base_url: str) -> Iterator[str]:
         if current:
             joiner = "\n" if kind == "table" else " "
             block = joiner.join(current).strip()
-            if kind != "table":  # again once joined: a link can be hard-wrapped across lines
+            if kind != "table":  # cleaned once joined: a link or citation can be hard-wrapped across lines
                 block = clean_line(block, base_url).strip()
             if block and not (kind == "table" and _is_empty_table(block)):
                 yield block
@@ -113,14 +113,14 @@ def _blocks(lines: list[str], base_url: str) -> Iterator[str]:
         elif _LIST_ITEM.match(line):
             yield from emit()
             kind = "item"
-            current.append(line.strip())
+            current.append(raw.strip())
         else:
             if kind == "table":
                 yield from emit()
                 kind = ""
             if not kind:
                 kind = "para"
-            current.append(line.strip())
+            current.append(raw.strip())
     yield from emit()
 
 
