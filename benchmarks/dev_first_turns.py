@@ -53,10 +53,14 @@ def main(suite: Path, verbose: bool) -> None:
     p95 = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
     print(f"suite: {suite.name}, {answerable + abstain_cases} first turns")
     print(f"gold document among cited sources: {hits}/{answerable} = {hits / max(answerable, 1):.2f}")
-    print(f"gold document in top-5 passages:   {retrieved_hits}/{answerable} = {retrieved_hits / max(answerable, 1):.2f}")
+    print(
+        f"gold document in top-5 passages:   {retrieved_hits}/{answerable} = {retrieved_hits / max(answerable, 1):.2f}"
+    )
     print(f"over-refusals on answerable:       {over_refused}/{answerable}")
     if abstain_cases:
-        print(f"abstention accuracy on abstain:    {abstain_right}/{abstain_cases} = {abstain_right / abstain_cases:.2f}")
+        print(
+            f"abstention accuracy on abstain:    {abstain_right}/{abstain_cases} = {abstain_right / abstain_cases:.2f}"
+        )
     print(f"ask latency ms: p50 {statistics.median(latencies):.0f}, p95 {p95:.0f} (n={len(latencies)})")
 
 

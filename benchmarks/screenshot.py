@@ -1,6 +1,6 @@
 """Serve the chat over $GUIDECHAT_HOME, ask a question in headless Chromium, save a screenshot.
 
-    GUIDECHAT_HOME=.guidechat .venv/bin/python benchmarks/screenshot.py docs/screenshot.png
+GUIDECHAT_HOME=.guidechat .venv/bin/python benchmarks/screenshot.py docs/screenshot.png
 """
 
 from __future__ import annotations
@@ -10,8 +10,16 @@ from pathlib import Path
 
 from guidechat.config import Settings, configure_offline_environment
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def main(out: Path, question: str) -> None:
@@ -22,8 +30,9 @@ def main(out: Path, question: str) -> None:
     from guidechat.ui.app import build_app
 
     app = build_app(ChatPipeline.from_settings(Settings()))
-    _, url, _ = app.launch(server_name="127.0.0.1", server_port=7871, prevent_thread_lock=True, quiet=True,
-                           ssr_mode=False)
+    _, url, _ = app.launch(
+        server_name="127.0.0.1", server_port=7871, prevent_thread_lock=True, quiet=True, ssr_mode=False
+    )
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
@@ -42,4 +51,6 @@ def main(out: Path, question: str) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "What is the utility of MRI in stage IV breast cancer?")
+    main(
+        Path(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "What is the utility of MRI in stage IV breast cancer?"
+    )

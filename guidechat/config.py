@@ -72,7 +72,10 @@ class Settings(BaseSettings):
 
     def index_fingerprint(self) -> dict[str, object]:
         """The settings that shape what is stored; a change to any of them means re-ingesting."""
+        from guidechat.ingest.chunk import CHUNKER_VERSION
+
         return {
+            "chunker": CHUNKER_VERSION,
             "embed_model": Path(self.resolved_embed_model()).name,
             "chunk_max_tokens": self.chunk_max_tokens,
             "chunk_overlap_sentences": self.chunk_overlap_sentences,

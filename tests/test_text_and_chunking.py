@@ -59,30 +59,30 @@ def test_clean_line_removes_citation_anchors(line: str, expected: str) -> None:
         (
             "Survival improved.[[2](#cit/section_6.2)][[Level of evidence B1](/Common/PopUps/popDef.aspx"
             "?id=810025&version=HealthProfessional&language=English)] Next.",
-            "Survival improved.(Level of evidence B1) Next.",
+            "Survival improved. (Level of evidence B1) Next.",
         ),
         (
             "Anxiety fell.[[7](#cit/section_5.7)][[Level of evidence: III](/Common/PopUps/popDefinition.aspx"
             "?id=663087)] Then.",
-            "Anxiety fell.(Level of evidence III) Then.",
+            "Anxiety fell. (Level of evidence III) Then.",
         ),
-        ("Anxiety fell.[Level of evidence: I](/Common/PopUps/x)", "Anxiety fell.(Level of evidence I)"),
+        ("Anxiety fell.[Level of evidence: I](/Common/PopUps/x)", "Anxiety fell. (Level of evidence I)"),
         (
             "Fatigue fell.[[3](#cit/section_3.43)][[Level of evidence: II]](/Common/PopUps/popDefinition.aspx"
             "?id=663072&version=HealthProfessional&language=English) Often, it did not.",
-            "Fatigue fell.(Level of evidence II) Often, it did not.",
+            "Fatigue fell. (Level of evidence II) Often, it did not.",
         ),
         (
             "Survival.[[6](#cit/section_7.6)][Level of evidence [A1](/Common/PopUps/popDef.aspx?id=1) and "
             "[A3](/Common/PopUps/popDef.aspx?id=2)] Although organ preservation",
-            "Survival.(Level of evidence A1, A3) Although organ preservation",
+            "Survival. (Level of evidence A1, A3) Although organ preservation",
         ),
-        ("Fewer.[Level of evidence B3](/Common/PopUps/x)] Patients", "Fewer.(Level of evidence B3) Patients"),
+        ("Fewer.[Level of evidence B3](/Common/PopUps/x)] Patients", "Fewer. (Level of evidence B3) Patients"),
         ("very low [Level of evidence C3](/Common/PopUps/x). More", "very low (Level of evidence C3). More"),
         (
             "Survival improved.[[4](#cit/section_6.4)][Level of evidence [A1](/Common/PopUps/popDef.aspx"
             "?id=810017&version=HealthProfessional&language=English)] Next.",
-            "Survival improved.(Level of evidence A1) Next.",
+            "Survival improved. (Level of evidence A1) Next.",
         ),
     ],
 )
@@ -151,7 +151,7 @@ def test_is_not_dropped_line(line: str) -> None:
 
 
 def test_evidence_codes_in_order_once_each() -> None:
-    text = "A.(Level of evidence B1) B.(Level of evidence A1, B1) C.(Level of evidence C2)(Level of evidence A1)"
+    text = "A. (Level of evidence B1) B. (Level of evidence A1, B1) C. (Level of evidence C2) (Level of evidence A1)"
     assert evidence_codes(text) == ("B1", "A1", "C2")
     assert evidence_codes("No evidence tag here.") == ()
     assert evidence_codes(clean_line("X.[Level of evidence: III](/Common/PopUps/x)", URL)) == ("III",)
@@ -207,9 +207,9 @@ def test_split_sentences(text: str, expected: list[str]) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "Fewer courses were given.(Level of evidence B1) The next trial agreed.",
         "Fewer courses were given. (Level of evidence B1) The next trial agreed.",
-        "Fewer courses were given.(Level of evidence A1)(Level of evidence B2) The next trial agreed.",
+        "Fewer courses were given. (Level of evidence B1) The next trial agreed.",
+        "Fewer courses were given. (Level of evidence A1) (Level of evidence B2) The next trial agreed.",
     ],
 )
 def test_split_sentences_keeps_an_evidence_tag_with_its_sentence(text: str) -> None:
@@ -219,7 +219,7 @@ def test_split_sentences_keeps_an_evidence_tag_with_its_sentence(text: str) -> N
 
 
 def test_split_sentences_loses_no_text() -> None:
-    text = 'A "quoted." B (parenthetical.) C [bracketed.] D et al. E 1.5 F? G! H.(Level of evidence A1) I.'
+    text = 'A "quoted." B (parenthetical.) C [bracketed.] D et al. E 1.5 F? G! H. (Level of evidence A1) I.'
     assert " ".join(split_sentences(text)) == text
 
 
@@ -302,7 +302,7 @@ def test_iter_sections_paths_and_blocks() -> None:
             [
                 "- First item.",
                 "- Second item continued.",
-                "Trial text.(Level of evidence B1) See [more](https://www.cancer.gov/types/x/hp/z).",
+                "Trial text. (Level of evidence B1) See [more](https://www.cancer.gov/types/x/hp/z).",
             ],
         ),
         (("General Information", "Incidence", "Deep Detail"), ["Deep text."]),
@@ -344,7 +344,7 @@ def test_chunk_document_sample() -> None:
         (
             ("General Information", "Incidence"),
             "- First item.\n- Second item continued.\n"
-            "Trial text.(Level of evidence B1) See [more](https://www.cancer.gov/types/x/hp/z).",
+            "Trial text. (Level of evidence B1) See [more](https://www.cancer.gov/types/x/hp/z).",
             ("B1",),
         ),
         (("General Information", "Incidence", "Deep Detail"), "Deep text.", ()),
@@ -365,7 +365,7 @@ def test_hard_wrapped_link_and_citation_are_cleaned_once_joined() -> None:
     [chunk] = chunk_document(Document(META, markdown))
     assert chunk.text == (
         "A number of [anecdotal reports](https://www.cancer.gov/Common/PopUps/x?id=1) exist. "
-        "More came.(Level of evidence B1)"
+        "More came. (Level of evidence B1)"
     )
     assert chunk.evidence == ("B1",)
 
@@ -483,7 +483,7 @@ def citation(n: int, text: str) -> Citation:
 
 
 PASSAGE_1 = "- Tamoxifen for 5 years reduces recurrence.\nAromatase inhibitors are preferred after menopause."
-PASSAGE_2 = "Radiation therapy after breast-conserving surgery lowers local recurrence.(Level of evidence A1)"
+PASSAGE_2 = "Radiation therapy after breast-conserving surgery lowers local recurrence. (Level of evidence A1)"
 
 
 def answer(markdown: str, citations: tuple[Citation, ...]) -> Answer:
@@ -497,7 +497,7 @@ GROUNDED = (
     "**What the guidance recommends**\n\n"
     "- Aromatase inhibitors are preferred after menopause. [1]\n\n"
     "**Evidence**\n\n"
-    "- Radiation therapy after breast-conserving surgery lowers local recurrence.(Level of evidence A1) [2]"
+    "- Radiation therapy after breast-conserving surgery lowers local recurrence. (Level of evidence A1) [2]"
 )
 
 
@@ -506,7 +506,7 @@ def test_claims_skip_group_headings() -> None:
         Claim("Tamoxifen for 5 years reduces recurrence.", (1,)),
         Claim("Aromatase inhibitors are preferred after menopause.", (1,)),
         Claim(
-            "Radiation therapy after breast-conserving surgery lowers local recurrence.(Level of evidence A1)",
+            "Radiation therapy after breast-conserving surgery lowers local recurrence. (Level of evidence A1)",
             (2,),
         ),
     ]

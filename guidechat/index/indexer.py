@@ -119,6 +119,7 @@ def ingest(
         _index_files(home, manifest, pending, report, progress)
     if prune:
         changed |= _prune(home, manifest, report)
+    changed |= _drop_orphans(home, manifest, report)
     manifest.save(home.manifest_path)
     if changed or Bm25Index.load(home.bm25_path, manifest.digest()) is None:
         Bm25Index.build(home.store.all_chunks()).save(home.bm25_path, manifest.digest())
@@ -207,6 +208,15 @@ def _commit(
         stored.difference_update(stale)
         report.chunks_removed += len(stale)
     manifest.save(home.manifest_path)
+
+
+def _drop_orphans(home: IndexHome, manifest: Manifest, report: IngestReport) -> bool:
+    """Chunks stored by an ingest that was interrupted before it recorded them belong to no document."""
+    orphans = sorted(home.store.ids() - manifest.chunk_ids())
+    if orphans:
+        home.store.delete(orphans)
+        report.chunks_removed += len(orphans)
+    return bool(orphans)
 
 
 def _prune(home: IndexHome, manifest: Manifest, report: IngestReport) -> bool:

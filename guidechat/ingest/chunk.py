@@ -19,6 +19,7 @@ _TABLE_ROW = re.compile(r"^\s*\|")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}")
 
 
+CHUNKER_VERSION = 2  # bump when cleaning or chunking output changes, so ingest re-chunks every file
 MODEL_WINDOW = 256  # all-MiniLM-L6-v2 truncates past this many word pieces
 SPECIAL_TOKENS = 3  # [CLS], [SEP] and the newline after the heading
 

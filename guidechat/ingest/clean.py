@@ -23,6 +23,7 @@ _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _LINK = re.compile(r"(?<!!)\[((?:[^\[\]]|\[[^\[\]]*\])+)\]\(\s*([^)\s]+)(?:\s+\"[^\"]*\")?\s*\)")
 _OMITTED = re.compile(r"^\s*\[(?:Table|Figure) omitted:[^\]]*\]\s*$", re.I)
 _SPACE_BEFORE_PUNCT = re.compile(r"[ \t]+([.,;:])(?=\s|$)")
+_GLUED_EVIDENCE = re.compile(r"(?<=\S)\(Level of evidence")
 _MULTI_SPACE = re.compile(r"[ \t]{2,}")
 _EMPHASIS = re.compile(r"(\*\*|__|\*|_)(?=\S)(.+?)(?<=\S)\1")
 
@@ -36,6 +37,7 @@ def clean_line(line: str, base_url: str) -> str:
     line = _IMAGE.sub("", line)
     line = _LINK.sub(lambda m: _absolute_link(m.group(1), m.group(2), base_url), line)
     line = _SPACE_BEFORE_PUNCT.sub(r"\1", line)
+    line = _GLUED_EVIDENCE.sub(" (Level of evidence", line)  # "improved.(Level…" reads as one word
     return _MULTI_SPACE.sub(" ", line).rstrip()
 
 
