@@ -37,7 +37,7 @@ def slice_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The slice, copied so tests may not touch ../shared (it is read-only in CI)."""
     folder = tmp_path_factory.mktemp("slice")
     for relative in SLICE:
-        shutil.copy(corpus_file(relative), folder / Path(relative).name)
+        shutil.copy2(corpus_file(relative), folder / Path(relative).name)
     return folder
 
 

@@ -337,3 +337,8 @@ def test_discover_reports_explicit_unsupported_and_missing(tmp_path: Path) -> No
 
 def test_supported_suffixes() -> None:
     assert frozenset({".md", ".markdown", ".html", ".htm", ".pdf", ".txt"}) == SUPPORTED_SUFFIXES
+
+
+def test_front_matter_without_a_date_has_no_update_date(tmp_path: Path) -> None:
+    path = write(tmp_path / "p.md", "---\ntitle: A patient summary\naudience: patient\n---\n# A\n\nText.\n")
+    assert load_document(path).meta.updated == "", "a copy's mtime is not the guideline's date"

@@ -19,7 +19,7 @@ _TABLE_ROW = re.compile(r"^\s*\|")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}")
 
 
-CHUNKER_VERSION = 2  # bump when cleaning or chunking output changes, so ingest re-chunks every file
+CHUNKER_VERSION = 3  # bump when cleaning or chunking output changes, so ingest re-chunks every file
 MODEL_WINDOW = 256  # all-MiniLM-L6-v2 truncates past this many word pieces
 SPECIAL_TOKENS = 3  # [CLS], [SEP] and the newline after the heading
 
@@ -44,6 +44,11 @@ def approximate_tokens(text: str) -> int:
 class Section:
     path: tuple[str, ...]
     blocks: list[str]  # paragraphs, list items and tables, cleaned
+
+
+def _meta_key(doc: Document) -> str:
+    m = doc.meta
+    return "\x1f".join((m.title, m.url, m.publisher, m.audience or "", m.updated))
 
 
 def document_id(doc: Document) -> str:
@@ -139,6 +144,7 @@ def chunk_document(
 ) -> list[Chunk]:
     """Chunks sized on what the embedding model reads: the heading line plus the plain text."""
     doc_id = document_id(doc)
+    meta_key = _meta_key(doc)  # chunk ids change with the metadata stored beside them, so it is never stale
     chunks: list[Chunk] = []
 
     def counter(text: str) -> int:
@@ -150,7 +156,7 @@ def chunk_document(
         for text in pack_blocks(section.blocks, counter, budget, overlap_sentences):
             chunks.append(
                 Chunk(
-                    id=chunk_id(doc_id, section.path, text),
+                    id=chunk_id(doc_id + meta_key, section.path, text),
                     doc_id=doc_id,
                     text=text,
                     doc=doc.meta,

@@ -193,7 +193,9 @@ def _load_markdown(path: Path, raw: bytes) -> Document:
     publisher = _fm_text(path, fields, "publisher") or ""
     audience_text = _fm_text(path, fields, "audience")
     audience = _audience_or_error(path, audience_text, "front matter field") if audience_text else None
-    updated = _fm_date(path, fields) or _mtime_date(path)
+    # A curated file whose front matter gives no date has no known update date: the file's mtime is only when
+    # it was copied, and a citation must not present that as the guideline's date.
+    updated = _fm_date(path, fields) or ("" if fields else _mtime_date(path))
     meta = DocMeta(
         title=title,
         url=url,
