@@ -18,7 +18,8 @@ _SEE_ALSO = re.compile(r"^(?:For more information|For information|See the|To lea
 _AGAINST = re.compile(
     r"\b(?:not recommended|is not advised|should not|should be avoided|avoid(?:ed|ing)?|contraindicated|"
     r"no (?:significant )?(?:benefit|improvement|difference)|did not (?:improve|show|reduce|increase|lower)|"
-    r"does not (?:improve|reduce|lower)|not (?:been )?shown to|insufficient evidence|not routinely|"
+    r"(?:does|do|did|would|will|may|might|could) not (?:improve|reduce|lower|decrease|prevent|help|prolong|"
+    r"benefit|change)|not (?:been )?shown to|insufficient evidence|not routinely|"
     r"no evidence|unproven|harm(?:s|ful)?)\b",
     re.I,
 )
