@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     max_sentences: int = 6
     max_sentences_per_passage: int = 3
     min_sentence_score: float = 0.30
+    min_answer_score: float = 0.30  # abstain when even the best sentence scores below this
 
     # abstention: abstain when the best passage is neither close in meaning nor in words
     abstain_min_similarity: float = 0.45

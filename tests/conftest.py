@@ -21,6 +21,9 @@ SLICE = (
     "hp/types-breast-hp-male-breast-treatment-pdq.md",
     "hp/types-testicular-hp-testicular-screening-pdq.md",
     "patient/types-testicular-patient-testicular-screening-pdq.md",
+    # mention diabetes and insulin, so abstaining on an insulin question is not just an empty vocabulary
+    "patient/types-uterine-patient-endometrial-prevention-pdq.md",
+    "hp/types-liver-hp-liver-screening-pdq.md",
 )
 SMALL_DOC = "patient/types-testicular-patient-testicular-screening-pdq.md"
 

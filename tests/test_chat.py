@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from guidechat.chat.disclaimer import DISCLAIMER
+from guidechat.chat.render import render_markdown
 from guidechat.chat.verify import claims, unresolved_markers, unsupported_claims
 from guidechat.types import Answer, Session
 
@@ -55,6 +56,14 @@ def test_abstains_when_the_documents_do_not_answer(pipeline, question: str) -> N
     assert answer.disclaimer == DISCLAIMER
 
 
+def test_abstains_after_a_covered_question_in_the_same_session(pipeline) -> None:  # type: ignore[no-untyped-def]
+    session = Session()
+    assert not pipeline.ask("What is the utility of MRI in stage IV breast cancer?", session).abstained
+    answer = pipeline.ask("How should I titrate basal insulin in type 2 diabetes?", session)
+    assert answer.query == answer.question, "a question that stands on its own carries no topic"
+    assert answer.abstained
+
+
 def test_follow_up_carries_the_topic(pipeline) -> None:  # type: ignore[no-untyped-def]
     session = Session()
     first = pipeline.ask("What is the utility of MRI in stage IV breast cancer?", session)
@@ -92,9 +101,12 @@ def test_audience_falls_back_to_the_other_version(pipeline) -> None:  # type: ig
 
 
 def test_every_answer_carries_the_disclaimer_and_timings(pipeline) -> None:  # type: ignore[no-untyped-def]
-    for question in ("Should men be screened for testicular cancer?", "What is the capital of France?"):
-        answer = pipeline.ask(question, Session())
+    answered = pipeline.ask("Should men be screened for testicular cancer?", Session())
+    abstained = pipeline.ask("What is the capital of France?", Session())
+    assert not answered.abstained and abstained.abstained
+    for answer in (answered, abstained):
         assert answer.disclaimer == DISCLAIMER
+        assert render_markdown(answer).endswith(f"*{DISCLAIMER}*")
         assert "verify against the primary sources" in answer.disclaimer
         assert {"condense", "retrieve", "compose", "total"} <= set(answer.timings_ms)
         data = answer.to_json()

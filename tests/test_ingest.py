@@ -11,7 +11,7 @@ import pytest
 
 from guidechat.config import Settings
 from guidechat.index.indexer import IndexHome, ingest, stale_files
-from tests.conftest import SMALL_DOC, corpus_file
+from tests.conftest import SLICE, SMALL_DOC, corpus_file
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +27,7 @@ def _indexed_ids(home: IndexHome) -> set[str]:
 def test_slice_ingest_builds_a_consistent_index(slice_home: Path) -> None:
     home = IndexHome(Settings(home=slice_home))
     manifest = home.manifest()
-    assert len(manifest.documents) == 4
+    assert len(manifest.documents) == len(SLICE)
     assert home.store.ids() == manifest.chunk_ids()
     chunks = home.store.all_chunks()
     assert all(c.doc.url.startswith("https://www.cancer.gov/") for c in chunks)
@@ -40,7 +40,7 @@ def test_reingest_is_a_no_op(slice_home: Path, slice_dir: Path) -> None:
     home = IndexHome(Settings(home=slice_home))
     before = home.store.ids()
     report = ingest(home, [slice_dir], progress=False)
-    assert (report.new, report.changed, report.unchanged, report.chunks_added) == (0, 0, 4, 0)
+    assert (report.new, report.changed, report.unchanged, report.chunks_added) == (0, 0, len(SLICE), 0)
     assert home.store.ids() == before
     assert stale_files(home, [slice_dir]) == []
 

@@ -546,9 +546,16 @@ def test_uncited_sentence_is_caught() -> None:
     assert unsupported_claims(a) == [Claim("Tamoxifen for 5 years reduces recurrence.", ())]
 
 
-def test_whitespace_and_case_are_normalised() -> None:
-    a = answer("**Bottom line:** tamoxifen  for 5 years\treduces RECURRENCE. [1]", (citation(1, PASSAGE_1),))
-    assert unsupported_claims(a) == []
+def test_whitespace_is_normalised_but_case_is_not() -> None:
+    spaced = answer("**Bottom line:** Tamoxifen  for 5 years\treduces recurrence. [1]", (citation(1, PASSAGE_1),))
+    assert unsupported_claims(spaced) == []
+    shouted = answer("**Bottom line:** tamoxifen for 5 years reduces RECURRENCE. [1]", (citation(1, PASSAGE_1),))
+    assert len(unsupported_claims(shouted)) == 1
+
+
+def test_an_unknown_bold_line_is_a_claim_too() -> None:
+    a = answer("**Stop all treatment now.**", (citation(1, PASSAGE_1),))
+    assert unsupported_claims(a) == [Claim("**Stop all treatment now.**", ())]
 
 
 # ------------------------------------------------------------------------------------ real corpus properties

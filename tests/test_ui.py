@@ -80,6 +80,15 @@ def test_api_sessions_are_per_client(base_url: str) -> None:
 
 
 @pytest.mark.slow
+def test_api_abstention_keeps_the_disclaimer(base_url: str) -> None:
+    data = _client(base_url).predict("How should I titrate basal insulin in type 2 diabetes?", "clinician",
+                                     api_name="/answer")
+    assert data["abstained"] is True and data["citations"] == []
+    assert data["related"], "an abstention lists the nearest sources"
+    assert DISCLAIMER_TEXT in data["disclaimer"]
+
+
+@pytest.mark.slow
 def test_api_rejects_bad_audience(base_url: str) -> None:
     with pytest.raises(Exception, match="audience"):
         _client(base_url).predict(MRI, "everyone", api_name="/answer")

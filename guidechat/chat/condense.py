@@ -2,8 +2,28 @@
 
 from __future__ import annotations
 
+import re
+
 from guidechat.chat.terms import TermWeights, query_terms
 from guidechat.types import Turn
+
+# Words that point back at something said earlier ("that trial", "is it safe", "what about...").
+_ANAPHORA = frozenset(
+    "it its this that these those they them their he she him her his hers same such above former latter "
+    "trial study regimen drug option approach one ones".split()
+)
+_FOLLOW_UP_OPENING = re.compile(r"^\s*(?:and|but|also|so|then|what about|how about|what if|if so|if not)\b", re.I)
+_OWN_TOPIC_TERMS = 3  # a question naming this many terms of the corpus stands on its own
+
+
+def is_follow_up(question: str, weights: TermWeights) -> bool:
+    """A question that leans on the conversation: it opens like a follow-up, points back, or names little."""
+    if _FOLLOW_UP_OPENING.search(question):
+        return True
+    words = set(re.findall(r"[a-z]+", question.lower()))
+    if words & _ANAPHORA:
+        return True
+    return len([t for t in query_terms(question) if weights.known(t)]) < _OWN_TOPIC_TERMS
 
 
 def conversation_topic(history: list[Turn], weights: TermWeights, max_terms: int) -> list[str]:
@@ -17,7 +37,9 @@ def conversation_topic(history: list[Turn], weights: TermWeights, max_terms: int
 
 
 def condense(question: str, history: list[Turn], weights: TermWeights, max_terms: int) -> str:
-    """The question, followed by the topic words it does not already contain."""
+    """A follow-up gets the topic words it does not already contain; a new question stands alone."""
+    if not history or not is_follow_up(question, weights):
+        return question
     present = set(query_terms(question))
     carried = [t for t in conversation_topic(history, weights, max_terms) if t not in present]
     if not carried:

@@ -67,7 +67,7 @@ class ChatPipeline:
         abstained = should_abstain(support, s.abstain_min_similarity, s.abstain_min_coverage)
         if not abstained:
             answer_md, citations, best = self.composer.compose(query, top, audience)
-            abstained = not citations
+            abstained = not citations or best < s.min_answer_score
         if abstained:
             answer_md = _abstention_markdown(support)
         timings["compose"] = _ms(t)

@@ -6,10 +6,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from guidechat.chat.compose import HEADINGS
 from guidechat.types import Answer
 
 _MARKERS = re.compile(r"\s*\[(\d+)\]")
-_HEADING = re.compile(r"^\*\*[^*]+(?::\*\*|\*\*:?)\s*")
+_LABELS = "|".join(re.escape(h) for names in HEADINGS.values() for h in names)
+_HEADING = re.compile(r"^\*\*(?:" + _LABELS + r"):?\*\*:?\s*")  # only the composer's own group labels
 _BULLET = re.compile(r"^\s*-\s+")
 
 
@@ -26,13 +28,14 @@ def claims(markdown: str) -> list[Claim]:
         line = _BULLET.sub("", _HEADING.sub("", line.strip()))
         numbers = tuple(int(n) for n in _MARKERS.findall(line))
         text = _MARKERS.sub("", line).strip()
-        if text and (numbers or not line.startswith("**")):
+        if text:
             out.append(Claim(text, numbers))
     return out
 
 
 def normalise(text: str) -> str:
-    return " ".join(text.split()).lower()
+    """Whitespace only: a quoted sentence must match its passage character for character otherwise."""
+    return " ".join(text.split())
 
 
 def unresolved_markers(answer: Answer) -> list[int]:

@@ -41,6 +41,13 @@ class Bm25Index:
         shutil.rmtree(path, ignore_errors=True)
         tmp.rename(path)
 
+    @staticmethod
+    def is_fresh(path: Path, fingerprint: str) -> bool:
+        try:
+            return bool(json.loads((path / "guidechat.json").read_text()).get("fingerprint") == fingerprint)
+        except (OSError, ValueError):
+            return False
+
     @classmethod
     def load(cls, path: Path, fingerprint: str) -> Bm25Index | None:
         """The saved index, or None when it is missing or was built from other chunks."""

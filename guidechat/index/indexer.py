@@ -95,7 +95,7 @@ def ingest(
     manifest = home.manifest()
     fingerprint = settings.index_fingerprint()
     if manifest.fingerprint and manifest.fingerprint.get("embed_model") != fingerprint["embed_model"]:
-        home.store.delete(sorted(home.store.ids()))  # other vectors: nothing can be reused
+        home.store.reset()  # other vectors, maybe of another size: nothing can be reused
         manifest.documents.clear()
     manifest.fingerprint = fingerprint
 
@@ -121,7 +121,7 @@ def ingest(
         changed |= _prune(home, manifest, report)
     changed |= _drop_orphans(home, manifest, report)
     manifest.save(home.manifest_path)
-    if changed or Bm25Index.load(home.bm25_path, manifest.digest()) is None:
+    if changed or not Bm25Index.is_fresh(home.bm25_path, manifest.digest()):
         Bm25Index.build(home.store.all_chunks()).save(home.bm25_path, manifest.digest())
     report.chunks_total = len(manifest.chunk_ids())
     report.seconds = time.perf_counter() - started
@@ -203,11 +203,11 @@ def _commit(
             report.new += 1
         else:
             report.changed += 1
+    manifest.save(home.manifest_path)  # first: a crash now leaves stale chunks as orphans, never lost ones
     if stale:
         home.store.delete(stale)
         stored.difference_update(stale)
         report.chunks_removed += len(stale)
-    manifest.save(home.manifest_path)
 
 
 def _drop_orphans(home: IndexHome, manifest: Manifest, report: IngestReport) -> bool:

@@ -33,9 +33,9 @@ class Manifest:
             return cls()
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+            docs = {k: DocEntry(**v) for k, v in data.get("documents", {}).items()}
+        except (OSError, ValueError, TypeError, AttributeError) as exc:
             raise RuntimeError(f"{path}: unreadable index manifest ({exc}); remove it to re-index") from exc
-        docs = {k: DocEntry(**v) for k, v in data.get("documents", {}).items()}
         return cls(fingerprint=data.get("fingerprint", {}), documents=docs)
 
     def save(self, path: Path) -> None:
@@ -46,7 +46,10 @@ class Manifest:
             "documents": {k: asdict(v) for k, v in sorted(self.documents.items())},
         }
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
+        with open(tmp, "w", encoding="utf-8") as out:
+            out.write(json.dumps(data, indent=1))
+            out.flush()
+            os.fsync(out.fileno())
         os.replace(tmp, path)
 
     def chunk_ids(self) -> set[str]:

@@ -27,6 +27,17 @@ class VectorStore:
         )
         self._store = ChromaVectorStore(chroma_collection=self._collection)
 
+    def reset(self) -> None:
+        """Drop every vector: a new embedding model (maybe of another dimension) starts a new collection."""
+        name = self._collection.name
+        self._client.delete_collection(name)
+        self._collection = self._client.get_or_create_collection(
+            name=name, metadata={"hnsw:space": "cosine"}, embedding_function=None
+        )
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        self._store = ChromaVectorStore(chroma_collection=self._collection)
+
     def count(self) -> int:
         return int(self._collection.count())
 

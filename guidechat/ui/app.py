@@ -50,11 +50,12 @@ def _audience(value: str | None) -> Audience:
 
 
 def build_app(asker: Asker, examples: list[str] | None = None) -> gr.Blocks:
-    def add_question(question: str, history: list[Message]) -> tuple[list[Message], str, str]:
+    def add_question(question: str, history: list[Message]) -> tuple[list[Message], Any, Any]:
         question = (question or "").strip()
-        if not question:
-            return history, "", ""
-        return [*history, {"role": "user", "content": question}], "", question
+        if not question:  # leave a pending question alone (a double click must not erase it)
+            return history, gr.skip(), gr.skip()
+        # the box stays locked until the answer is in, so one question is answered at a time
+        return [*history, {"role": "user", "content": question}], gr.update(value="", interactive=False), question
 
     def respond(
         question: str, history: list[Message], audience: str, session: Session | None
@@ -121,7 +122,8 @@ def build_app(asker: Asker, examples: list[str] | None = None) -> gr.Blocks:
             trigger(add_question, [question, chat], [chat, question, pending],
                     api_visibility="private", queue=False).then(
                 respond, [pending, chat, audience, session], [chat, sources, session],
-                api_visibility="private")
+                api_visibility="private").then(
+                lambda: gr.update(interactive=True), None, [question], api_visibility="private", queue=False)
         new.click(new_conversation, None, [chat, sources, question, session], api_visibility="private")
         chat.clear(new_conversation, None, [chat, sources, question, session], api_visibility="private")
 
