@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from guidechat.chat.terms import TermWeights, query_terms
-from guidechat.text import stem, stems
+from guidechat.text import STOPWORDS, split_sentences, stem, stems
 from guidechat.types import Passage
+
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-/]*")
 
 
 @dataclass(frozen=True)
@@ -34,3 +37,43 @@ def measure_support(question: str, passages: Sequence[Passage], weights: TermWei
 def should_abstain(support: Support, min_similarity: float, min_coverage: float) -> bool:
     """Abstain unless the passages are close in meaning or contain most of what the question names."""
     return support.similarity < min_similarity and support.coverage < min_coverage
+
+
+def named_phrases(question: str) -> list[str]:
+    """Multi-word names the question capitalises mid-sentence ("adding Tumor Treating Fields to ..."):
+    devices, drugs, trials, scales. Acronym runs ("T1 N0 NSCLC") and title-cased questions are left out."""
+    words = _TOKEN.findall(question)
+    capitalised = [w for w in words if w[0].isupper()]
+    if len(words) < 4 or len(capitalised) > len(words) / 2:
+        return []
+    phrases: list[str] = []
+    for sentence in split_sentences(question):
+        run: list[str] = []
+        end = -1
+        for i, match in enumerate(_TOKEN.finditer(sentence)):
+            word = match.group()
+            adjacent = not run or sentence[end : match.start()] == " "  # punctuation ends a name
+            if i > 0 and word[0].isupper() and word.lower() not in STOPWORDS and adjacent:
+                run.append(word)
+            else:
+                _keep(run, phrases)
+                run = [word] if i > 0 and word[0].isupper() and word.lower() not in STOPWORDS else []
+            end = match.end()
+        _keep(run, phrases)
+    return phrases
+
+
+def _keep(run: list[str], phrases: list[str]) -> None:
+    if len(run) >= 2 and any(w[1:].islower() and len(w) >= 3 for w in run):
+        phrases.append(" ".join(run))
+
+
+def unknown_names(question: str, in_corpus: Callable[[str], bool], known: Callable[[str], bool]) -> list[str]:
+    """Names in the question that the indexed corpus never uses although it knows each of their words
+    ("Tumor Treating Fields"): the documents cannot be about them. A name with a word the corpus lacks
+    (a misspelling, a lost accent) is left to the term coverage check."""
+    return [
+        p
+        for p in named_phrases(question)
+        if all(known(t) for t in query_terms(p)) and not in_corpus(p)
+    ]

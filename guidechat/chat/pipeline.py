@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from guidechat.chat.abstain import Support, measure_support, should_abstain
+from guidechat.chat.abstain import Support, measure_support, should_abstain, unknown_names
 from guidechat.chat.compose import ExtractiveComposer
 from guidechat.chat.condense import condense
 from guidechat.chat.disclaimer import DISCLAIMER
@@ -65,6 +65,10 @@ class ChatPipeline:
         answer_md, best = "", 0.0
         citations: tuple[Citation, ...] = ()
         abstained = should_abstain(support, s.abstain_min_similarity, s.abstain_min_coverage)
+        unknown = [] if abstained else unknown_names(question, self.retriever.phrase_in_corpus, self.weights.known)
+        if unknown:
+            abstained = True
+            support = Support(support.similarity, support.coverage, tuple(unknown) + support.missing)
         if not abstained:
             answer_md, citations, best = self.composer.compose(query, top, audience)
             abstained = not citations or best < s.min_answer_score

@@ -6,18 +6,21 @@ import math
 import re
 from collections.abc import Callable
 
-from guidechat.text import content_words
+from guidechat.text import STOPWORDS, content_words
+
+_NUMBER = re.compile(r"^[\d.,%]+[a-z]{0,2}$")  # 41.4, 5%, 10mg, 2nd
 
 DocFrequency = Callable[[str], int]
 
 
 def query_terms(text: str) -> list[str]:
-    """Content words, with slashed pairs such as 'docetaxel/cyclophosphamide' split, once each, in order."""
+    """Content words, with slashed and hyphenated compounds ('docetaxel/cyclophosphamide', 'low-dose') split
+    as the BM25 index splits them, once each, in order; numbers left out."""
     out: list[str] = []
     for word in content_words(text):
-        for part in re.split(r"[/]", word):
-            part = part.strip("-+.")
-            if len(part) > 1 and part not in out and not part.isdigit():
+        for part in re.split(r"[/\-]", word):
+            part = part.strip("+.")
+            if len(part) > 1 and part not in out and not _NUMBER.match(part) and part not in STOPWORDS:
                 out.append(part)
     return out
 

@@ -83,6 +83,18 @@ class HybridRetriever:
         return Retrieval(passages=passages, timings_ms=timings)
 
 
+    def phrase_in_corpus(self, phrase: str) -> bool:
+        """Whether any indexed chunk contains the phrase (case and spacing aside): BM25 finds the chunks
+        richest in its words, then the text is checked."""
+        wanted = " ".join(phrase.lower().split())
+        ids = [cid for cid, _ in self.bm25.search(phrase, 30)]
+        for chunk in self.store.get(ids).values():
+            haystack = " ".join(f"{chunk.doc.title} {' '.join(chunk.section)} {chunk.text}".lower().split())
+            if wanted in haystack:
+                return True
+        return False
+
+
 def _matches(chunk: Chunk, audience: Audience) -> bool:
     return chunk.doc.audience in (None, audience)
 
