@@ -117,3 +117,10 @@ def test_every_answer_carries_the_disclaimer_and_timings(pipeline) -> None:  # t
 def test_empty_question_is_refused(pipeline) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match="empty"):
         pipeline.ask("   ", Session())
+
+
+def test_an_abstention_never_carries_citations(pipeline) -> None:  # type: ignore[no-untyped-def]
+    for question in ("What is the capital of France?", "Which statin should I start after an NSTEMI?"):
+        answer = pipeline.ask(question, Session())
+        assert answer.abstained
+        assert answer.citations == () and "[1]" not in answer.markdown

@@ -73,7 +73,7 @@ class ChatPipeline:
             answer_md, citations, best = self.composer.compose(query, top, audience)
             abstained = not citations or best < s.min_answer_score
         if abstained:
-            answer_md = _abstention_markdown(support)
+            answer_md, citations = _abstention_markdown(support), ()
         timings["compose"] = _ms(t)
         timings["total"] = _ms(started)
 
