@@ -48,7 +48,7 @@ class Settings(BaseSettings):
 
     # composing
     max_sentences: int = 6
-    max_sentences_per_passage: int = 3
+    max_sentences_per_passage: int = 2  # spread the answer over more passages (and guidelines)
     min_sentence_score: float = 0.30
     min_answer_score: float = 0.30  # abstain when even the best sentence scores below this
 
