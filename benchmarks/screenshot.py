@@ -42,6 +42,11 @@ def main(out: Path, question: str) -> None:
             page.locator("#ask").click()
             bot = page.locator("#chat [data-testid='bot']").filter(has_text="verify against the primary sources")
             expect(bot.first).to_be_visible(timeout=120_000)
+            page.evaluate(  # show the answer from its first line: the bottom line
+                "document.querySelectorAll('#chat *')"
+                ".forEach(e => { if (e.scrollHeight > e.clientHeight) e.scrollTop = 0; })"
+            )
+            page.wait_for_timeout(500)
             out.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(out), full_page=True)
             browser.close()

@@ -100,7 +100,9 @@ def build_app(asker: Asker, examples: list[str] | None = None) -> gr.Blocks:
         gr.Markdown("# guidechat\nAnswers from clinical guideline documents, with citations.")
         with gr.Row():
             with gr.Column(scale=3):
-                chat = gr.Chatbot(label="Conversation", elem_id="chat", height=560, feedback_options=None,
+                # no autoscroll: a long answer is read from its bottom line down
+                chat = gr.Chatbot(label="Conversation", elem_id="chat", height=640, feedback_options=None,
+                                  autoscroll=False,
                                   buttons=["copy", "copy_all"])
                 with gr.Row():
                     question = gr.Textbox(
