@@ -58,6 +58,7 @@ class Settings(BaseSettings):
 
     # follow-ups
     followup_context_terms: int = 6
+    followup_own_terms_boost: float = 0.5  # weight of a follow-up's own words in re-ranking
 
     def resolved_embed_model(self) -> str:
         if self.embed_model:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from guidechat.chat.terms import TermWeights, query_terms
-from guidechat.types import Turn
+from guidechat.text import stem, stems
+from guidechat.types import Passage, Turn
 
 # Words that point back at something said earlier ("that trial", "is it safe", "what about...").
 _ANAPHORA = frozenset(
@@ -45,3 +46,19 @@ def condense(question: str, history: list[Turn], weights: TermWeights, max_terms
     if not carried:
         return question
     return f"{question} ({' '.join(carried)})"
+
+
+def favour_own_terms(passages: list[Passage], question: str, query: str, boost: float) -> list[Passage]:
+    """In a follow-up the carried topic outweighs the few words that are new ("And in men?"): passages that
+    contain those new words and the topic's move up."""
+    own = {stem(t) for t in query_terms(question)}
+    topic = {stem(t) for t in query_terms(query)} - own
+    if not own or boost <= 0:
+        return passages
+
+    def score(p: Passage) -> float:
+        found = stems(f"{p.chunk.doc.title} {' '.join(p.chunk.section)} {p.chunk.text}")
+        topic_share = len(topic & found) / len(topic) if topic else 1.0
+        return p.score * (1.0 + boost * len(own & found) / len(own)) * (1.0 + boost * topic_share)
+
+    return sorted(passages, key=score, reverse=True)

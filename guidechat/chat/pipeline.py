@@ -6,7 +6,7 @@ import time
 
 from guidechat.chat.abstain import Support, measure_support, should_abstain, unknown_names
 from guidechat.chat.compose import ExtractiveComposer
-from guidechat.chat.condense import condense
+from guidechat.chat.condense import condense, favour_own_terms
 from guidechat.chat.disclaimer import DISCLAIMER
 from guidechat.chat.terms import TermWeights
 from guidechat.config import Settings
@@ -56,6 +56,8 @@ class ChatPipeline:
 
         t = time.perf_counter()
         retrieval = self.retriever.retrieve(query, audience)
+        if query != question:
+            retrieval.passages = favour_own_terms(retrieval.passages, question, query, s.followup_own_terms_boost)
         timings["retrieve"] = _ms(t)
         timings.update({f"retrieve_{k}": v for k, v in retrieval.timings_ms.items()})
         top = retrieval.passages[: s.top_k]
