@@ -1,0 +1,1 @@
+"""Evaluation suites: loading (suite.py) and metrics (metrics.py). The runner and reports come with #3."""
