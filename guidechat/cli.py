@@ -29,6 +29,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=7860)
 
+    evaluate = sub.add_parser("eval", help="run evaluation suites through the chat pipeline")
+    evaluate.add_argument("suites", nargs="+", type=Path, help="JSONL suites (schema: ../shared/eval/README.md)")
+    evaluate.add_argument("--out", type=Path, default=Path("eval-out"), help="where report.json/.md go")
+    evaluate.add_argument("--k", type=int, default=5, help="passages counted for facts-in-top-k")
+
     status = sub.add_parser("status", help="what is indexed; exit 1 when the index is missing or stale")
     status.add_argument("paths", nargs="*", type=Path, help="check these files or folders for changes too")
     return parser
@@ -46,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
             return _ask(settings, args.question, args.audience, args.json)
         if args.command == "serve":
             return _serve(settings, args.host, args.port)
+        if args.command == "eval":
+            return _eval(settings, args.suites, args.out, args.k)
         if args.command == "status":
             return _status(settings, args.paths)
     except KeyboardInterrupt:
@@ -90,6 +97,43 @@ def _serve(settings: Settings, host: str, port: int) -> int:
     from guidechat.ui.app import serve
 
     serve(_pipeline(settings), host=host, port=port)
+    return 0
+
+
+def _eval(settings: Settings, suites: list[Path], out: Path, k: int) -> int:
+    import time
+
+    from tqdm import tqdm
+
+    from guidechat.eval.report import build_report, write_reports
+    from guidechat.eval.runner import run_cases
+    from guidechat.eval.suite import load_suite
+
+    cases = []
+    for suite in suites:
+        loaded, errors = load_suite(suite)
+        for error in errors:
+            print(f"skipped {error}", file=sys.stderr)
+        cases.extend(loaded)
+    pipeline = _pipeline(settings)
+    started = time.perf_counter()
+    with tqdm(total=sum(len(c.turns) for c in cases), unit="turn", desc="eval", disable=not sys.stderr.isatty()) as bar:
+        results = run_cases(pipeline, cases, k, on_turn=lambda: bar.update(1))
+    meta = {
+        "suites": [str(s) for s in suites],
+        "settings": settings.model_dump(mode="json", exclude={"home"}),
+        "settings_hash": settings.settings_hash(),
+        "index_digest": pipeline.home.manifest().digest(),
+        "wall_s": round(time.perf_counter() - started, 1),
+    }
+    report = build_report(results, meta)
+    write_reports(report, out)
+    overall = report["overall"]
+    print(
+        f"{overall['turns']} turns in {meta['wall_s']} s: doc hit@5 {overall.get('doc_hit@5')}, "
+        f"MRR {overall.get('mrr')}, gold cited {overall.get('gold_cited')}, abstention {overall['abstention']}; "
+        f"reports in {out}"
+    )
     return 0
 
 
