@@ -36,7 +36,7 @@ class Bm25Index:
         if self._retriever is None:
             tmp.mkdir(parents=True)
         else:
-            self._retriever.persist(str(tmp))
+            self._retriever.persist(str(tmp), show_progress=False)
         (tmp / "guidechat.json").write_text(json.dumps({"fingerprint": fingerprint}))
         shutil.rmtree(path, ignore_errors=True)
         tmp.rename(path)
