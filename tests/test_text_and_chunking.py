@@ -597,3 +597,25 @@ def test_real_corpus_chunks_are_clean_and_fit(relative: str) -> None:
         if tokens > max_tokens:
             # only a single sentence longer than the window may exceed it (it is cut on words)
             assert len(split_sentences(plain_text(c.text))) == 1, (tokens, c.text)
+
+
+def test_a_numbered_link_in_a_quoted_sentence_is_not_a_marker() -> None:
+    passage = "Tumors here are cholangiocarcinomas (Figure [2](https://www.cancer.gov/x#_254))."
+    a = answer(f"**Bottom line:** {passage} [1]", (citation(1, passage),))
+    assert claims(a.markdown)[0].cites == (1,)
+    assert unresolved_markers(a) == [] and unsupported_claims(a) == []
+
+
+def test_unknown_names_allow_a_dropped_modifier() -> None:
+    from guidechat.chat.abstain import unknown_names
+
+    corpus = "chronic myeloid leukemia and myeloproliferative neoplasms are treated; tumor cells; treating fields"
+    known_words = set(corpus.replace(";", "").split())
+
+    def in_corpus(phrase: str) -> bool:
+        return phrase.lower() in corpus
+
+    question = "What are the stages of Chronic Myeloproliferative Neoplasms in adults?"
+    assert unknown_names(question, in_corpus, lambda t: t in known_words) == []
+    novel = "Does adding Tumor Treating Fields to maintenance therapy help?"
+    assert unknown_names(novel, lambda p: False, lambda t: True) == ["Tumor Treating Fields"]

@@ -46,7 +46,7 @@ def _check_answer(data: dict[str, Any], question: str) -> None:
     assert isinstance(data["disclaimer"], str) and data["disclaimer"].strip()
     if not data["abstained"]:
         numbers = {c["n"] for c in data["citations"]}
-        markers = {int(m) for m in re.findall(r"\[(\d+)\]", data["markdown"])}
+        markers = {int(m) for m in re.findall(r"\[(\d+)\](?!\()", data["markdown"])}
         assert markers, "a grounded answer cites at least one passage"
         assert markers <= numbers, f"markers {markers - numbers} do not resolve to citations"
         for c in data["citations"]:

@@ -75,5 +75,12 @@ def unknown_names(question: str, in_corpus: Callable[[str], bool], known: Callab
     return [
         p
         for p in named_phrases(question)
-        if all(known(t) for t in query_terms(p)) and not in_corpus(p)
+        if all(known(t) for t in query_terms(p)) and not any(in_corpus(s) for s in _head_phrases(p))
     ]
+
+
+def _head_phrases(phrase: str) -> list[str]:
+    """The name and its shorter forms that keep the head word: "Chronic Myeloproliferative Neoplasms" is
+    also known as "Myeloproliferative Neoplasms"."""
+    words = phrase.split()
+    return [" ".join(words[i:]) for i in range(len(words) - 1)]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from guidechat.chat.compose import HEADINGS
 from guidechat.types import Answer
 
-_MARKERS = re.compile(r"\s*\[(\d+)\]")
+_MARKERS = re.compile(r"\s*\[(\d+)\](?!\()")  # "[2](url)" in a quoted passage is a link, not a marker
 _LABELS = "|".join(re.escape(h) for names in HEADINGS.values() for h in names)
 _HEADING = re.compile(r"^\*\*(?:" + _LABELS + r"):?\*\*:?\s*")  # only the composer's own group labels
 _BULLET = re.compile(r"^\s*-\s+")
