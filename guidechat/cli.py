@@ -33,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("suites", nargs="+", type=Path, help="JSONL suites (schema: ../shared/eval/README.md)")
     evaluate.add_argument("--out", type=Path, default=Path("eval-out"), help="where report.json/.md go")
     evaluate.add_argument("--k", type=int, default=5, help="passages counted for facts-in-top-k")
+    evaluate.add_argument("--preset", default="guidechat", help="named settings: guidechat, bm25-only, dense-only")
+    evaluate.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override one setting")
 
     status = sub.add_parser("status", help="what is indexed; exit 1 when the index is missing or stale")
     status.add_argument("paths", nargs="*", type=Path, help="check these files or folders for changes too")
@@ -52,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             return _serve(settings, args.host, args.port)
         if args.command == "eval":
+            settings = _with_overrides(settings, args.preset, args.set)
             return _eval(settings, args.suites, args.out, args.k)
         if args.command == "status":
             return _status(settings, args.paths)
@@ -100,6 +103,20 @@ def _serve(settings: Settings, host: str, port: int) -> int:
     return 0
 
 
+def _with_overrides(settings: Settings, preset: str, pairs: list[str]) -> Settings:
+    from guidechat.config import PRESETS
+
+    if preset not in PRESETS:
+        raise SystemExit(f"guidechat: unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
+    values = {**settings.model_dump(), **PRESETS[preset]}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or name not in Settings.model_fields:
+            raise SystemExit(f"guidechat: --set expects NAME=VALUE with a setting name, got {pair!r}")
+        values[name] = value
+    return Settings.model_validate(values)
+
+
 def _eval(settings: Settings, suites: list[Path], out: Path, k: int) -> int:
     import time
 
@@ -121,6 +138,7 @@ def _eval(settings: Settings, suites: list[Path], out: Path, k: int) -> int:
         results = run_cases(pipeline, cases, k, on_turn=lambda: bar.update(1))
     meta = {
         "suites": [str(s) for s in suites],
+        "preset": preset_name(settings),
         "settings": settings.model_dump(mode="json", exclude={"home"}),
         "settings_hash": settings.settings_hash(),
         "index_digest": pipeline.home.manifest().digest(),
@@ -135,6 +153,10 @@ def _eval(settings: Settings, suites: list[Path], out: Path, k: int) -> int:
         f"reports in {out}"
     )
     return 0
+
+
+def preset_name(settings: Settings) -> str:
+    return "guidechat" if settings.retrieval_mode == "hybrid" else f"{settings.retrieval_mode}-only"
 
 
 def _status(settings: Settings, paths: list[Path]) -> int:

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,7 +40,8 @@ class Settings(BaseSettings):
     chunk_overlap_sentences: int = 0
     skipped_sections: tuple[str, ...] = DEFAULT_SKIPPED_SECTIONS
 
-    # retrieval
+    # retrieval: "hybrid" fuses both; "dense" and "bm25" are the single-retriever baselines
+    retrieval_mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
     candidates: int = 40  # per retriever, before fusion
     rrf_k: int = 60
     other_audience_weight: float = 0.35  # weight of the non-preferred audience in fusion
@@ -83,6 +85,13 @@ class Settings(BaseSettings):
             "chunk_overlap_sentences": self.chunk_overlap_sentences,
             "skipped_sections": list(self.skipped_sections),
         }
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "guidechat": {},
+    "bm25-only": {"retrieval_mode": "bm25"},
+    "dense-only": {"retrieval_mode": "dense"},
+}
 
 
 def configure_offline_environment() -> None:

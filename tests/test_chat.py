@@ -125,3 +125,13 @@ def test_an_abstention_never_carries_citations(pipeline) -> None:  # type: ignor
         answer = pipeline.ask(question, Session())
         assert answer.abstained
         assert answer.citations == () and "[1]" not in answer.markdown
+
+
+def test_single_retriever_baselines_rank_with_one_retriever(slice_home) -> None:  # type: ignore[no-untyped-def]
+    from guidechat.chat.pipeline import ChatPipeline
+    from guidechat.config import Settings
+
+    for mode, rank in (("bm25", "bm25_rank"), ("dense", "dense_rank")):
+        baseline = ChatPipeline.from_settings(Settings(home=slice_home, retrieval_mode=mode))
+        passages = baseline.ask("Should men be screened for testicular cancer?", Session()).passages
+        assert passages and all(getattr(p, rank) is not None for p in passages), mode

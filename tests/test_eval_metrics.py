@@ -84,3 +84,17 @@ def test_suite_with_bad_lines_reports_file_line_and_field(tmp_path: Path) -> Non
 def test_the_shared_suites_load_cleanly(name: str) -> None:
     cases, errors = load_suite(SHARED_EVAL / name)
     assert errors == [] and len(cases) >= 30
+
+
+def test_presets_and_overrides_build_settings(tmp_path: Path) -> None:
+    from guidechat.cli import _with_overrides
+    from guidechat.config import Settings
+
+    base = Settings(home=tmp_path)
+    bm25 = _with_overrides(base, "bm25-only", ["top_k=8"])
+    assert (bm25.retrieval_mode, bm25.top_k, bm25.home) == ("bm25", 8, tmp_path)
+    assert bm25.settings_hash() != base.settings_hash()
+    with pytest.raises(SystemExit, match="unknown preset"):
+        _with_overrides(base, "magic", [])
+    with pytest.raises(SystemExit, match="NAME=VALUE"):
+        _with_overrides(base, "guidechat", ["no_such_setting=1"])

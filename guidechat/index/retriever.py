@@ -58,12 +58,16 @@ class HybridRetriever:
         # Fall back to the other audience when the preferred one has nothing nearly as close.
         best_pref = max((sim for _, sim in dense_pref), default=-1.0)
         best_all = max((sim for _, sim in dense_all), default=-1.0)
-        lists = [([c.id for c, _ in dense_all], 1.0), (bm25_all, 1.0)]
+        dense_ids = [c.id for c, _ in dense_all]
+        lists = [(dense_ids, 1.0, "dense"), (bm25_all, 1.0, "bm25")]
         if best_pref >= best_all - s.audience_fallback_margin:
             w = s.other_audience_weight
-            lists = [([c.id for c, _ in dense_pref], 1.0), (bm25_pref, 1.0), (lists[0][0], w), (lists[1][0], w)]
+            pref_ids = [c.id for c, _ in dense_pref]
+            lists = [(pref_ids, 1.0, "dense"), (bm25_pref, 1.0, "bm25"), (dense_ids, w, "dense"), (bm25_all, w, "bm25")]
         fused: dict[str, float] = {}
-        for ids, weight in lists:
+        for ids, weight, kind in lists:
+            if s.retrieval_mode not in ("hybrid", kind):  # the single-retriever baselines
+                continue
             for rank, cid in enumerate(ids, start=1):
                 fused[cid] = fused.get(cid, 0.0) + weight / (s.rrf_k + rank)
         dense_rank = {c.id: i for i, (c, _) in enumerate(dense_all, start=1)}
