@@ -30,7 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=7860)
 
     evaluate = sub.add_parser("eval", help="run evaluation suites through the chat pipeline")
-    evaluate.add_argument("suites", nargs="+", type=Path, help="JSONL suites (schema: ../shared/eval/README.md)")
+    evaluate.add_argument("suites", nargs="*", type=Path, help="JSONL suites (schema: ../shared/eval/README.md)")
+    evaluate.add_argument("--compare", nargs="+", type=Path, metavar="REPORT", help="report.json files side by side")
     evaluate.add_argument("--out", type=Path, default=Path("eval-out"), help="where report.json/.md go")
     evaluate.add_argument("--k", type=int, default=5, help="passages counted for facts-in-top-k")
     evaluate.add_argument("--preset", default="guidechat", help="named settings: guidechat, bm25-only, dense-only")
@@ -53,7 +54,11 @@ def main(argv: list[str] | None = None) -> int:
             return _ask(settings, args.question, args.audience, args.json)
         if args.command == "serve":
             return _serve(settings, args.host, args.port)
+        if args.command == "eval" and args.compare:
+            return _compare(args.compare)
         if args.command == "eval":
+            if not args.suites:
+                raise SystemExit("guidechat: eval needs suites to run, or --compare REPORT...")
             settings = _with_overrides(settings, args.preset, args.set)
             return _eval(settings, args.suites, args.out, args.k)
         if args.command == "status":
@@ -100,6 +105,20 @@ def _serve(settings: Settings, host: str, port: int) -> int:
     from guidechat.ui.app import serve
 
     serve(_pipeline(settings), host=host, port=port)
+    return 0
+
+
+def _compare(paths: list[Path]) -> int:
+    from guidechat.eval.report import compare
+
+    reports = []
+    for path in paths:
+        try:
+            reports.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            raise SystemExit(f"guidechat: cannot read report {path}: {exc}") from exc
+    labels = [str(r.get("preset") or p.parent.name) for r, p in zip(reports, paths, strict=True)]
+    print(compare(reports, labels), end="")
     return 0
 
 

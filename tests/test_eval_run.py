@@ -74,3 +74,18 @@ def test_eval_writes_reports_for_every_turn(
     assert report["by_turn"]["follow-up"]["turns"] == 1
     assert report["settings_hash"] and report["index_digest"]
     assert "| doc_hit@5 |" in (out / "report.md").read_text(encoding="utf-8")
+
+
+def test_compare_prints_reports_side_by_side(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def report(hit: float, preset: str) -> dict[str, object]:
+        figures = {"doc_hit@5": hit, "abstention": {"precision": 1.0}, "latency_ms": {"total": {"p50": 10.0}}}
+        return {"preset": preset, "overall": figures, "by_suite": {"dev": figures}}
+
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps(report(0.9, "guidechat")), encoding="utf-8")
+    b.write_text(json.dumps(report(0.75, "bm25-only")), encoding="utf-8")
+    assert main(["eval", "--compare", str(a), str(b)]) == 0
+    out = capsys.readouterr().out
+    assert "| scope | metric | guidechat | bm25-only |" in out
+    assert "| overall | doc_hit@5 | 0.900 | 0.750 (-0.150) |" in out
+    assert "| dev | abstention precision | 1.000 | 1.000 (+0.000) |" in out

@@ -126,3 +126,29 @@ def _git_commit() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return run.stdout.strip() or None
+
+
+def compare(reports: Sequence[dict[str, Any]], labels: Sequence[str]) -> str:
+    """Figures of several reports side by side (overall and per suite), with deltas against the first."""
+    scopes = ["overall", *sorted({suite for r in reports for suite in r.get("by_suite", {})})]
+    lines = ["| scope | metric | " + " | ".join(labels) + " |", "| --- | --- |" + " --- |" * len(labels)]
+    for scope in scopes:
+        figures = [r["overall"] if scope == "overall" else r.get("by_suite", {}).get(scope, {}) for r in reports]
+        rows: list[tuple[str, list[float | None]]] = [(name, [f.get(name) for f in figures]) for name in ROWS]
+        for part in ("precision", "recall", "over_refusal"):
+            rows.append((f"abstention {part}", [f.get("abstention", {}).get(part) for f in figures]))
+        rows.append(("latency total p50 ms", [f.get("latency_ms", {}).get("total", {}).get("p50") for f in figures]))
+        for name, values in rows:
+            if all(v is None for v in values):
+                continue
+            cells = [_fmt(values[0])] + [_delta(v, values[0]) for v in values[1:]]
+            lines.append(f"| {scope} | {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _delta(value: float | None, reference: float | None) -> str:
+    if value is None:
+        return "–"
+    if reference is None:
+        return _fmt(value)
+    return f"{value:.3f} ({value - reference:+.3f})"
