@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     retrieval_mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
     candidates: int = 40  # per retriever, before fusion
     rrf_k: int = 60
+    bm25_weight: float = 1.0  # BM25's lists in the fusion, relative to the dense ones
     other_audience_weight: float = 0.35  # weight of the non-preferred audience in fusion
     audience_fallback_margin: float = 0.08  # prefer the audience unless its best is this much less similar
     top_k: int = 5  # passages the composer reads

@@ -59,11 +59,17 @@ class HybridRetriever:
         best_pref = max((sim for _, sim in dense_pref), default=-1.0)
         best_all = max((sim for _, sim in dense_all), default=-1.0)
         dense_ids = [c.id for c, _ in dense_all]
-        lists = [(dense_ids, 1.0, "dense"), (bm25_all, 1.0, "bm25")]
+        b = s.bm25_weight
+        lists = [(dense_ids, 1.0, "dense"), (bm25_all, b, "bm25")]
         if best_pref >= best_all - s.audience_fallback_margin:
             w = s.other_audience_weight
             pref_ids = [c.id for c, _ in dense_pref]
-            lists = [(pref_ids, 1.0, "dense"), (bm25_pref, 1.0, "bm25"), (dense_ids, w, "dense"), (bm25_all, w, "bm25")]
+            lists = [
+                (pref_ids, 1.0, "dense"),
+                (bm25_pref, b, "bm25"),
+                (dense_ids, w, "dense"),
+                (bm25_all, w * b, "bm25"),
+            ]
         fused: dict[str, float] = {}
         for ids, weight, kind in lists:
             if s.retrieval_mode not in ("hybrid", kind):  # the single-retriever baselines
