@@ -20,6 +20,15 @@ def _home(tmp_path: Path) -> IndexHome:
     return IndexHome(Settings(home=tmp_path / "home"))
 
 
+def _small_folder(tmp_path: Path) -> tuple[Path, Path, IndexHome]:
+    """A folder holding one small real summary, and an empty home to index it into."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    doc = docs / "testicular.md"
+    shutil.copy(corpus_file(SMALL_DOC), doc)
+    return docs, doc, _home(tmp_path)
+
+
 def _indexed_ids(home: IndexHome) -> set[str]:
     return home.store.ids()
 
@@ -46,11 +55,7 @@ def test_reingest_is_a_no_op(slice_home: Path, slice_dir: Path) -> None:
 
 
 def test_changed_file_replaces_its_chunks(tmp_path: Path) -> None:
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    target = docs / "testicular.md"
-    shutil.copy(corpus_file(SMALL_DOC), target)
-    home = _home(tmp_path)
+    docs, target, home = _small_folder(tmp_path)
     first = ingest(home, [docs], progress=False)
     assert first.new == 1 and first.chunks_added > 0
     before = _indexed_ids(home)
@@ -72,11 +77,7 @@ def test_changed_file_replaces_its_chunks(tmp_path: Path) -> None:
 
 
 def test_bad_files_are_reported_and_skipped_and_nothing_is_lost(tmp_path: Path) -> None:
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    good = docs / "testicular.md"
-    shutil.copy(corpus_file(SMALL_DOC), good)
-    home = _home(tmp_path)
+    docs, good, home = _small_folder(tmp_path)
     ingest(home, [docs], progress=False)
     indexed = _indexed_ids(home)
 
@@ -98,11 +99,7 @@ def test_bad_files_are_reported_and_skipped_and_nothing_is_lost(tmp_path: Path) 
 
 
 def test_prune_drops_documents_whose_files_are_gone(tmp_path: Path) -> None:
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    doc = docs / "testicular.md"
-    shutil.copy(corpus_file(SMALL_DOC), doc)
-    home = _home(tmp_path)
+    docs, doc, home = _small_folder(tmp_path)
     ingest(home, [docs], progress=False)
     doc.unlink()
     kept = ingest(home, [docs], progress=False)

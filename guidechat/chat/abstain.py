@@ -6,8 +6,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from guidechat.chat.terms import TermWeights, query_terms
-from guidechat.text import STOPWORDS, split_sentences, stem, stems
+from guidechat.chat.terms import TermWeights, chunk_stems, query_terms
+from guidechat.text import STOPWORDS, split_sentences, stem
 from guidechat.types import Passage
 
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-/]*")
@@ -22,9 +22,7 @@ class Support:
 
 def measure_support(question: str, passages: Sequence[Passage], weights: TermWeights) -> Support:
     similarity = max((p.similarity for p in passages if p.similarity is not None), default=0.0)
-    found: set[str] = set()
-    for p in passages:
-        found |= stems(p.chunk.text) | stems(" ".join(p.chunk.section)) | stems(p.chunk.doc.title)
+    found: set[str] = set().union(*(chunk_stems(p.chunk) for p in passages))
     terms = query_terms(question)
     total = sum(weights.idf(t) for t in terms)
     missing = [t for t in terms if stem(t) not in found]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from guidechat.chat.terms import TermWeights, query_terms
-from guidechat.text import stem, stems
+from guidechat.chat.terms import TermWeights, chunk_stems, query_terms
+from guidechat.text import stem
 from guidechat.types import Passage, Turn
 
 # Words that point back at something said earlier ("that trial", "is it safe", "what about...").
@@ -57,7 +57,7 @@ def favour_own_terms(passages: list[Passage], question: str, query: str, boost: 
         return passages
 
     def score(p: Passage) -> float:
-        found = stems(f"{p.chunk.doc.title} {' '.join(p.chunk.section)} {p.chunk.text}")
+        found = chunk_stems(p.chunk)
         topic_share = len(topic & found) / len(topic) if topic else 1.0
         return p.score * (1.0 + boost * len(own & found) / len(own)) * (1.0 + boost * topic_share)
 

@@ -6,7 +6,8 @@ import math
 import re
 from collections.abc import Callable
 
-from guidechat.text import STOPWORDS, content_words
+from guidechat.text import STOPWORDS, content_words, stems
+from guidechat.types import Chunk
 
 _NUMBER = re.compile(r"^[\d.,%]+[a-z]{0,2}$")  # 41.4, 5%, 10mg, 2nd
 
@@ -47,3 +48,8 @@ class TermWeights:
         terms = [t for t in query_terms(text) if self.known(t)]
         keep = set(sorted(terms, key=self.idf, reverse=True)[:limit])
         return [t for t in terms if t in keep]
+
+
+def chunk_stems(chunk: Chunk) -> set[str]:
+    """The stemmed words of a passage, its heading path and its document's title."""
+    return stems(f"{chunk.doc.title} {' '.join(chunk.section)} {chunk.text}")

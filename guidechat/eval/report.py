@@ -18,13 +18,10 @@ STAGES = ("condense", "retrieve", "compose", "total")
 
 def summarise(results: Sequence[TurnResult]) -> dict[str, Any]:
     answerable = [r for r in results if r.expect == "answer"]
-    names = sorted({name for r in answerable for name in r.scores})
+    names = sorted({name for r in results for name in r.scores})
     figures: dict[str, Any] = {"turns": len(results), "answerable": len(answerable)}
-    for name in names:
+    for name in names:  # answer metrics over answerable turns, grounding over every turn
         values = [v for r in (answerable if _answer_metric(name) else results) if (v := r.scores.get(name)) is not None]
-        figures[name] = round(statistics.fmean(values), 4) if values else None
-    for name in ("citations_resolve", "sentences_supported", "disclaimer"):
-        values = [v for r in results if (v := r.scores.get(name)) is not None]
         figures[name] = round(statistics.fmean(values), 4) if values else None
     figures["abstention"] = abstention_scores([r.expect == "abstain" for r in results], [r.abstained for r in results])
     latency: dict[str, dict[str, float]] = {}

@@ -51,11 +51,7 @@ class Bm25Index:
     @classmethod
     def load(cls, path: Path, fingerprint: str) -> Bm25Index | None:
         """The saved index, or None when it is missing or was built from other chunks."""
-        try:
-            saved = json.loads((path / "guidechat.json").read_text())
-        except (OSError, ValueError):
-            return None
-        if saved.get("fingerprint") != fingerprint:
+        if not cls.is_fresh(path, fingerprint):
             return None
         if not (path / "params.index.json").exists():
             return cls(None, [])  # saved empty

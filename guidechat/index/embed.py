@@ -26,18 +26,10 @@ class Embedder:
         LlamaSettings.embed_model = self._model
         LlamaSettings.llm = MockLLM()  # no LLM on this path; never reach for llama-index's default remote one
         self._tokenizer: Any = self._model._model.tokenizer
-        self.max_tokens: int = int(self._model._model.max_seq_length or 256)
         self._cache: OrderedDict[str, Vector] = OrderedDict()
-
-    @property
-    def llama_model(self) -> Any:
-        return self._model
 
     def count_tokens(self, text: str) -> int:
         return len(self._tokenizer.encode(text, add_special_tokens=False))
-
-    def token_counter(self) -> Callable[[str], int]:
-        return self.count_tokens
 
     def embed_passages(self, texts: list[str], on_batch: Callable[[int], None] | None = None) -> list[Vector]:
         """Embed in batches of similar length (less padding), returning vectors in input order."""

@@ -86,6 +86,28 @@ def _file_digest(data: bytes, fingerprint: dict[str, object]) -> str:
     return h.hexdigest()
 
 
+def _pending_files(
+    manifest: Manifest, paths: Iterable[Path], fingerprint: dict[str, object]
+) -> tuple[list[tuple[Path, str, bool]], int, list[LoadError]]:
+    """Files that are new or changed since the manifest, as (path, digest, is_new); the unchanged count;
+    what could not be found or read."""
+    files, failed = discover(paths)
+    pending: list[tuple[Path, str, bool]] = []
+    unchanged = 0
+    for path in files:
+        try:
+            digest = _file_digest(path.read_bytes(), fingerprint)
+        except OSError as exc:
+            failed.append(LoadError(path, exc.strerror or str(exc)))
+            continue
+        entry = manifest.documents.get(str(path))
+        if entry and entry.sha256 == digest:
+            unchanged += 1
+        else:
+            pending.append((path, digest, entry is None))
+    return pending, unchanged, failed
+
+
 def ingest(
     home: IndexHome, paths: Iterable[Path], prune: bool = False, progress: bool = True
 ) -> IngestReport:
@@ -99,20 +121,9 @@ def ingest(
         manifest.documents.clear()
     manifest.fingerprint = fingerprint
 
-    files, errors = discover(paths)
-    report.failed.extend(errors)
-    pending: list[tuple[Path, str, bool]] = []  # (path, digest, is_new)
-    for path in files:
-        try:
-            digest = _file_digest(path.read_bytes(), fingerprint)
-        except OSError as exc:
-            report.failed.append(LoadError(path, exc.strerror or str(exc)))
-            continue
-        entry = manifest.documents.get(str(path))
-        if entry and entry.sha256 == digest:
-            report.unchanged += 1
-        else:
-            pending.append((path, digest, entry is None))
+    pending, unchanged, failed = _pending_files(manifest, paths, fingerprint)
+    report.unchanged = unchanged
+    report.failed.extend(failed)
 
     changed = bool(pending)
     if pending:
@@ -233,16 +244,5 @@ def _prune(home: IndexHome, manifest: Manifest, report: IngestReport) -> bool:
 
 def stale_files(home: IndexHome, paths: Iterable[Path]) -> list[Path]:
     """Files that are new or changed since they were indexed (what `make demo` checks)."""
-    manifest = home.manifest()
-    fingerprint = home.settings.index_fingerprint()
-    files, _ = discover(paths)
-    stale = []
-    for path in files:
-        entry = manifest.documents.get(str(path))
-        try:
-            digest = _file_digest(path.read_bytes(), fingerprint)
-        except OSError:
-            continue
-        if entry is None or entry.sha256 != digest:
-            stale.append(path)
-    return stale
+    pending, _, _ = _pending_files(home.manifest(), paths, home.settings.index_fingerprint())
+    return [path for path, _, _ in pending]
