@@ -32,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("eval", help="run evaluation suites through the chat pipeline")
     evaluate.add_argument("suites", nargs="*", type=Path, help="JSONL suites (schema: ../shared/eval/README.md)")
     evaluate.add_argument("--compare", nargs="+", type=Path, metavar="REPORT", help="report.json files side by side")
-    evaluate.add_argument("--out", type=Path, default=Path("eval-out"), help="where report.json/.md go")
+    evaluate.add_argument("--out", type=Path, default=Path("eval-out"), help="where report.json/.md/.html go")
     evaluate.add_argument("--k", type=int, default=5, help="passages counted for facts-in-top-k")
     evaluate.add_argument("--preset", default="guidechat", help="named settings: guidechat, bm25-only, dense-only")
     evaluate.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override one setting")

@@ -74,6 +74,8 @@ def test_eval_writes_reports_for_every_turn(
     assert report["by_turn"]["follow-up"]["turns"] == 1
     assert report["settings_hash"] and report["index_digest"]
     assert "| doc_hit@5 |" in (out / "report.md").read_text(encoding="utf-8")
+    assert report["cases"][0]["gold_urls"] == [TESTIS_HP]
+    assert 'id="plot-hit-at-k"' in (out / "report.html").read_text(encoding="utf-8")
 
 
 def test_compare_prints_reports_side_by_side(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

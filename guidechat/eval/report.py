@@ -1,5 +1,5 @@
 """Aggregate per-turn results into figures (overall, per suite, qtype, audience, first vs follow-up turns)
-and write report.json and report.md."""
+and write report.json, report.md and report.html."""
 
 from __future__ import annotations
 
@@ -63,6 +63,9 @@ def write_reports(report: dict[str, Any], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(report, indent=1, ensure_ascii=False), encoding="utf-8")
     (out / "report.md").write_text(markdown(report), encoding="utf-8")
+    from guidechat.eval.html import render_html  # html.py builds on this module's rows
+
+    (out / "report.html").write_text(render_html(report), encoding="utf-8")
 
 
 ROWS = (

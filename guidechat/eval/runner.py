@@ -36,6 +36,7 @@ class TurnResult:
     abstained: bool
     latency_ms: dict[str, float]
     scores: dict[str, float | None] = field(default_factory=dict)
+    gold_urls: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -45,6 +46,7 @@ class TurnResult:
             "audience": self.audience,
             "qtype": self.qtype,
             "expect": self.expect,
+            "gold_urls": self.gold_urls,
             "question": self.question,
             "query": self.query,
             "retrieved": self.retrieved,
@@ -113,6 +115,7 @@ def run_cases(
                     abstained=answer.abstained,
                     latency_ms={**answer.timings_ms, "wall": wall},
                     scores=score_turn(turn, answer, k),
+                    gold_urls=list(turn.gold_urls),
                 )
             )
             if on_turn:
