@@ -9,10 +9,13 @@ from pathlib import Path
 
 from guidechat.config import Settings, configure_offline_environment
 
+CHROMA_URL_HELP = "a Chroma server http://HOST:PORT shared by replicas (default: $GUIDECHAT_CHROMA_URL, else embedded)"
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="guidechat", description="Cited answers from clinical guidelines.")
     parser.add_argument("--home", type=Path, help="where the index lives (default: $GUIDECHAT_HOME or ~/.guidechat)")
+    parser.add_argument("--chroma-url", metavar="URL", help=CHROMA_URL_HELP)
     sub = parser.add_subparsers(dest="command", required=True)
 
     ingest = sub.add_parser("ingest", help="index guideline files or folders (incremental)")
@@ -39,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser("status", help="what is indexed; exit 1 when the index is missing or stale")
     status.add_argument("paths", nargs="*", type=Path, help="check these files or folders for changes too")
+    for command in (ingest, ask, serve, evaluate, status):  # before or after the command name
+        command.add_argument("--chroma-url", metavar="URL", default=argparse.SUPPRESS, help=CHROMA_URL_HELP)
     return parser
 
 
@@ -47,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_offline_environment()
     overrides = {"home": args.home} if args.home else {}
     settings = Settings(**overrides)
+    if args.chroma_url is not None:
+        settings = settings.model_copy(update={"chroma_url": args.chroma_url})
     try:
         if args.command == "ingest":
             return _ingest(settings, args.paths, args.prune, not args.quiet)
@@ -65,6 +72,13 @@ def main(argv: list[str] | None = None) -> int:
             return _status(settings, args.paths)
     except KeyboardInterrupt:
         return 130
+    except RuntimeError as exc:
+        from guidechat.index.store import IndexUnavailable
+
+        if not isinstance(exc, IndexUnavailable):
+            raise
+        print(f"guidechat: {exc}", file=sys.stderr)
+        return 1
     return 2
 
 
@@ -84,7 +98,7 @@ def _pipeline(settings: Settings):  # type: ignore[no-untyped-def]
 
     home = IndexHome(settings)
     if not home.manifest().documents:
-        raise SystemExit(f"guidechat: nothing is indexed in {settings.home}; run `guidechat ingest PATH` first")
+        raise SystemExit(f"guidechat: nothing is indexed in {home.location}; run `guidechat ingest PATH` first")
     return ChatPipeline(home)
 
 
@@ -183,7 +197,7 @@ def _status(settings: Settings, paths: list[Path]) -> int:
 
     home = IndexHome(settings)
     manifest = home.manifest()
-    print(f"{len(manifest.documents)} documents, {len(manifest.chunk_ids())} chunks in {settings.home}")
+    print(f"{len(manifest.documents)} documents, {len(manifest.chunk_ids())} chunks in {home.location}")
     if not manifest.documents:
         return 1
     stale = stale_files(home, paths) if paths else []

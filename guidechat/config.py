@@ -31,6 +31,10 @@ class Settings(BaseSettings):
 
     home: Path = Field(default_factory=default_home)
     collection: str = "guidechat"
+    # "" = Chroma embedded under home; http://HOST:PORT = a Chroma server (`chroma run`) shared by app replicas,
+    # each of which checks every index_refresh_seconds for what another one ingested (DEPLOY.md)
+    chroma_url: str = ""
+    index_refresh_seconds: float = 2.0
     embed_model: str = ""  # a sentence-transformers path; "" = the packaged all-MiniLM-L6-v2
     embed_batch_size: int = 64
     embed_threads: int = 0  # 0 = torch default

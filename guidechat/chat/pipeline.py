@@ -10,6 +10,7 @@ from guidechat.chat.condense import condense, favour_own_terms
 from guidechat.chat.disclaimer import DISCLAIMER
 from guidechat.chat.terms import TermWeights
 from guidechat.config import Settings
+from guidechat.index.bm25 import Bm25Index
 from guidechat.index.indexer import IndexHome
 from guidechat.index.retriever import HybridRetriever
 from guidechat.ingest.chunk import short_title
@@ -37,6 +38,19 @@ class ChatPipeline:
             max_per_passage=s.max_sentences_per_passage,
             min_score=s.min_sentence_score,
         )
+        # on a shared Chroma server, take up what other processes ingest (guidechat/index/shared.py)
+        self.follower = home.follow(self._use_bm25) if home.shared else None
+
+    def _use_bm25(self, bm25: Bm25Index) -> None:
+        """Swap in the BM25 index rebuilt after another process's ingest; the term weights follow it."""
+        self.retriever = HybridRetriever(self.home.store, bm25, self.home.embedder, self.settings)
+        self.weights = TermWeights(bm25.document_frequency, len(bm25))
+        self.composer.weights = self.weights
+
+    def close(self) -> None:
+        """Stop following the shared index (a no-op for an embedded one)."""
+        if self.follower is not None:
+            self.follower.stop()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ChatPipeline:

@@ -5,15 +5,16 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from guidechat.config import Settings
 from guidechat.index.bm25 import Bm25Index
 from guidechat.index.embed import Embedder
-from guidechat.index.manifest import DocEntry, Manifest
+from guidechat.index.manifest import DocEntry, Manifest, SharedManifest
 from guidechat.index.records import embedding_text
+from guidechat.index.shared import IndexFollower, SharedBm25
 from guidechat.index.store import VectorStore
 from guidechat.ingest.chunk import chunk_document
 from guidechat.ingest.loaders import LoadError, discover, load_document
@@ -43,7 +44,8 @@ class IngestReport:
 
 
 class IndexHome:
-    """The files under GUIDECHAT_HOME: Chroma, BM25 and the manifest."""
+    """The files under GUIDECHAT_HOME: Chroma, BM25 and the manifest. With chroma_url set, the vectors and the
+    manifest live on the Chroma server instead (shared by every replica) and the home only caches BM25."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -52,14 +54,29 @@ class IndexHome:
         self.manifest_path = self.root / "manifest.json"
         self.bm25_path = self.root / "bm25"
         self.chroma_path = self.root / "chroma"
+        self.shared = bool(settings.chroma_url)
         self._store: VectorStore | None = None
         self._embedder: Embedder | None = None
+        self._shared_bm25: SharedBm25 | None = None
+
+    @property
+    def location(self) -> str:
+        """Where the index lives, for messages."""
+        s = self.settings
+        return f"collection {s.collection!r} on {s.chroma_url}" if self.shared else str(self.root)
 
     @property
     def store(self) -> VectorStore:
         if self._store is None:
-            self._store = VectorStore(self.chroma_path, self.settings.collection)
+            self._store = VectorStore(self.chroma_path, self.settings.collection, self.settings.chroma_url)
         return self._store
+
+    @property
+    def _shared(self) -> SharedBm25:
+        if self._shared_bm25 is None:
+            records = self.store.records(f"{self.settings.collection}-manifest")
+            self._shared_bm25 = SharedBm25(self.store, SharedManifest(records), self.root / "bm25-shared")
+        return self._shared_bm25
 
     @property
     def embedder(self) -> Embedder:
@@ -69,9 +86,23 @@ class IndexHome:
         return self._embedder
 
     def manifest(self) -> Manifest:
-        return Manifest.load(self.manifest_path)
+        return self._shared.manifest.load() if self.shared else Manifest.load(self.manifest_path)
+
+    def save_manifest(self, manifest: Manifest) -> None:
+        if self.shared:
+            self._shared.manifest.save(manifest)
+        else:
+            manifest.save(self.manifest_path)
+
+    def follow(self, on_change: Callable[[Bm25Index], None]) -> IndexFollower:
+        """Shared index only: hand `on_change` a fresh BM25 whenever another process's ingest commits."""
+        follower = IndexFollower(self._shared, on_change, self.settings.index_refresh_seconds)
+        follower.start()
+        return follower
 
     def load_bm25(self) -> Bm25Index:
+        if self.shared:
+            return self._shared.load()
         digest = self.manifest().digest()
         bm25 = Bm25Index.load(self.bm25_path, digest)
         if bm25 is None:
@@ -131,8 +162,9 @@ def ingest(
     if prune:
         changed |= _prune(home, manifest, report)
     changed |= _drop_orphans(home, manifest, report)
-    manifest.save(home.manifest_path)
-    if changed or not Bm25Index.is_fresh(home.bm25_path, manifest.digest()):
+    home.save_manifest(manifest)
+    # a shared index has no BM25 of its own: each replica builds one from the shared manifest
+    if not home.shared and (changed or not Bm25Index.is_fresh(home.bm25_path, manifest.digest())):
         Bm25Index.build(home.store.all_chunks()).save(home.bm25_path, manifest.digest())
     report.chunks_total = len(manifest.chunk_ids())
     report.seconds = time.perf_counter() - started
@@ -214,7 +246,7 @@ def _commit(
             report.new += 1
         else:
             report.changed += 1
-    manifest.save(home.manifest_path)  # first: a crash now leaves stale chunks as orphans, never lost ones
+    home.save_manifest(manifest)  # first: a crash now leaves stale chunks as orphans, never lost ones
     if stale:
         home.store.delete(stale)
         stored.difference_update(stale)

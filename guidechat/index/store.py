@@ -1,10 +1,13 @@
-"""The vector store: an embedded, persistent Chroma collection behind llama-index's ChromaVectorStore."""
+"""The vector store: a Chroma collection behind llama-index's ChromaVectorStore, either embedded and persistent
+under the home folder or on a Chroma server (`chroma run`) shared by several app replicas."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from guidechat.index.records import from_metadata, to_metadata
 from guidechat.types import Audience, Chunk
@@ -12,20 +15,50 @@ from guidechat.types import Audience, Chunk
 _CHROMA_KEYS = {"_node_content", "_node_type", "document_id", "ref_doc_id"}
 
 
+class IndexUnavailable(RuntimeError):
+    """chroma_url is not a server URL, or the Chroma server it names cannot be reached."""
+
+
+def _connect(path: Path, url: str) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if not url:
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=settings)
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == -1 or parts.path not in ("", "/"):
+        raise IndexUnavailable(f"chroma_url {url!r}: expected http://HOST:PORT (or https://HOST:PORT)")
+    try:
+        return chromadb.HttpClient(
+            host=parts.hostname,
+            port=port or (443 if parts.scheme == "https" else 8000),
+            ssl=parts.scheme == "https",
+            settings=settings,
+        )
+    except Exception as exc:  # chromadb raises ValueError, httpx errors, ...: all mean "not reachable"
+        raise IndexUnavailable(f"chroma_url {url}: cannot reach the Chroma server ({exc})") from exc
+
+
 class VectorStore:
-    def __init__(self, path: Path, collection: str) -> None:
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
+    def __init__(self, path: Path, collection: str, url: str = "") -> None:
+        """Embedded under `path` unless `url` names a Chroma server."""
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
-        path.mkdir(parents=True, exist_ok=True)
-        self._client = chromadb.PersistentClient(
-            path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-        )
+        self._client = _connect(path, url)
         self._collection = self._client.get_or_create_collection(
             name=collection, metadata={"hnsw:space": "cosine"}, embedding_function=None
         )
         self._store = ChromaVectorStore(chroma_collection=self._collection)
+
+    def records(self, name: str) -> RecordCollection:
+        """A small key -> JSON collection on the same Chroma (the shared manifest lives in one)."""
+        return RecordCollection(self._client, name)
 
     def reset(self) -> None:
         """Drop every vector: a new embedding model (maybe of another dimension) starts a new collection."""
@@ -60,10 +93,11 @@ class VectorStore:
         return set(self._collection.get(include=[])["ids"])
 
     def get(self, chunk_ids: list[str]) -> dict[str, Chunk]:
-        if not chunk_ids:
-            return {}
-        got = self._collection.get(ids=chunk_ids, include=["documents", "metadatas"])
-        return {c.id: c for c in _chunks(got)}
+        out: dict[str, Chunk] = {}
+        for start in range(0, len(chunk_ids), 5000):
+            got = self._collection.get(ids=chunk_ids[start : start + 5000], include=["documents", "metadatas"])
+            out.update((c.id, c) for c in _chunks(got))
+        return out
 
     def all_chunks(self) -> list[Chunk]:
         chunks: list[Chunk] = []
@@ -97,6 +131,38 @@ class VectorStore:
             chunk = from_metadata(node.node_id, node.get_content(), _own_metadata(node.metadata))
             out.append((chunk, cosine))
         return out
+
+
+class RecordCollection:
+    """Text records by key in a Chroma collection. Chroma stores a vector with every record, so each gets a
+    one-number placeholder; nothing here is ever searched by similarity."""
+
+    def __init__(self, client: Any, name: str) -> None:
+        self._collection = client.get_or_create_collection(name=name, embedding_function=None)
+        self._batch = int(client.get_max_batch_size())
+
+    def get(self, keys: list[str]) -> dict[str, str]:
+        got = self._collection.get(ids=keys, include=["documents"])
+        return dict(zip(got["ids"], got["documents"] or [], strict=True))
+
+    def all(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for offset in range(0, int(self._collection.count()), self._batch):
+            got = self._collection.get(include=["documents"], limit=self._batch, offset=offset)
+            out.update(zip(got["ids"], got["documents"] or [], strict=True))
+        return out
+
+    def write(self, upserts: dict[str, str], deletes: Iterable[str] = ()) -> None:
+        """Upserts in order (what must land last goes last), then deletes."""
+        items = list(upserts.items())
+        for start in range(0, len(items), self._batch):
+            part = items[start : start + self._batch]
+            self._collection.upsert(
+                ids=[k for k, _ in part], documents=[v for _, v in part], embeddings=[[0.0] for _ in part]
+            )
+        gone = list(deletes)
+        for start in range(0, len(gone), self._batch):
+            self._collection.delete(ids=gone[start : start + self._batch])
 
 
 def _own_metadata(meta: Any) -> dict[str, Any]:
