@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SKIPPED_SECTIONS = (
@@ -66,6 +66,13 @@ class Settings(BaseSettings):
     # follow-ups
     followup_context_terms: int = 6
     followup_own_terms_boost: float = 0.5  # weight of a follow-up's own words in re-ranking
+
+    # hostile input, many users, access (SECURITY.md)
+    max_file_bytes: int = 50_000_000  # ingest and uploads refuse bigger files, naming the file
+    max_question_chars: int = 2000  # a longer question is refused before any work is done
+    concurrency_limit: int = 2  # answers the server computes at once; more requests wait in its queue
+    auth: SecretStr = SecretStr("")  # "user:password[,user:password]" from GUIDECHAT_AUTH only, never a flag
+    allow_no_auth: bool = False  # serve beyond 127.0.0.1 without a login (also `serve --no-auth`)
 
     def resolved_embed_model(self) -> str:
         if self.embed_model:
