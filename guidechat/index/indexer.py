@@ -17,8 +17,8 @@ from guidechat.index.records import embedding_text
 from guidechat.index.shared import IndexFollower, SharedBm25
 from guidechat.index.store import VectorStore
 from guidechat.ingest.chunk import chunk_document
-from guidechat.ingest.loaders import LoadError, discover, load_document
-from guidechat.types import Chunk
+from guidechat.ingest.loaders import LoadError, discover, load_document, read_file
+from guidechat.types import Chunk, Document
 
 
 @dataclass
@@ -106,7 +106,9 @@ class IndexHome:
         digest = self.manifest().digest()
         bm25 = Bm25Index.load(self.bm25_path, digest)
         if bm25 is None:
-            bm25 = Bm25Index.build(self.store.all_chunks())
+            # only what the manifest lists: chunks of an interrupted ingest are not indexed until it records them
+            listed = self.manifest().chunk_ids()
+            bm25 = Bm25Index.build([c for c in self.store.all_chunks() if c.id in listed])
             bm25.save(self.bm25_path, digest)
         return bm25
 
@@ -118,7 +120,7 @@ def _file_digest(data: bytes, fingerprint: dict[str, object]) -> str:
 
 
 def _pending_files(
-    manifest: Manifest, paths: Iterable[Path], fingerprint: dict[str, object]
+    manifest: Manifest, paths: Iterable[Path], fingerprint: dict[str, object], max_bytes: int | None = None
 ) -> tuple[list[tuple[Path, str, bool]], int, list[LoadError]]:
     """Files that are new or changed since the manifest, as (path, digest, is_new); the unchanged count;
     what could not be found or read."""
@@ -127,9 +129,9 @@ def _pending_files(
     unchanged = 0
     for path in files:
         try:
-            digest = _file_digest(path.read_bytes(), fingerprint)
-        except OSError as exc:
-            failed.append(LoadError(path, exc.strerror or str(exc)))
+            digest = _file_digest(read_file(path, max_bytes), fingerprint)
+        except LoadError as exc:
+            failed.append(exc)
             continue
         entry = manifest.documents.get(str(path))
         if entry and entry.sha256 == digest:
@@ -148,11 +150,12 @@ def ingest(
     manifest = home.manifest()
     fingerprint = settings.index_fingerprint()
     if manifest.fingerprint and manifest.fingerprint.get("embed_model") != fingerprint["embed_model"]:
-        home.store.reset()  # other vectors, maybe of another size: nothing can be reused
         manifest.documents.clear()
+        home.save_manifest(manifest)  # first: a crash before the reset must not list vectors that are gone
+        home.store.reset()  # other vectors, maybe of another size: nothing can be reused
     manifest.fingerprint = fingerprint
 
-    pending, unchanged, failed = _pending_files(manifest, paths, fingerprint)
+    pending, unchanged, failed = _pending_files(manifest, paths, fingerprint, settings.max_file_bytes)
     report.unchanged = unchanged
     report.failed.extend(failed)
 
@@ -188,18 +191,12 @@ def _index_files(
     batch_chunks = 0
     for path, digest, is_new in pending:
         try:
-            doc = load_document(path)
+            doc = load_document(path, settings.max_file_bytes)
+            chunks = _chunks(doc, settings, embedder)
         except LoadError as exc:
             report.failed.append(exc)  # what was indexed from this file before stays
             bar.update(1)
             continue
-        chunks = chunk_document(
-            doc,
-            count_tokens=embedder.count_tokens,
-            max_tokens=settings.chunk_max_tokens,
-            overlap_sentences=settings.chunk_overlap_sentences,
-            skipped_sections=settings.skipped_sections,
-        )
         batch.append((path, digest, is_new, chunks))
         batch_chunks += len(chunks)
         if batch_chunks >= 512:
@@ -210,6 +207,19 @@ def _index_files(
         _commit(home, manifest, batch, stored, report)
         bar.update(len(batch))
     bar.close()
+
+
+def _chunks(doc: Document, settings: Settings, embedder: Embedder) -> list[Chunk]:
+    try:
+        return chunk_document(
+            doc,
+            count_tokens=embedder.count_tokens,
+            max_tokens=settings.chunk_max_tokens,
+            overlap_sentences=settings.chunk_overlap_sentences,
+            skipped_sections=settings.skipped_sections,
+        )
+    except Exception as exc:  # one file the chunker trips on is that file's failure, not the whole run's
+        raise LoadError(Path(doc.meta.source_path), f"could not be chunked: {type(exc).__name__}: {exc}") from exc
 
 
 def _commit(
@@ -276,5 +286,6 @@ def _prune(home: IndexHome, manifest: Manifest, report: IngestReport) -> bool:
 
 def stale_files(home: IndexHome, paths: Iterable[Path]) -> list[Path]:
     """Files that are new or changed since they were indexed (what `make demo` checks)."""
-    pending, _, _ = _pending_files(home.manifest(), paths, home.settings.index_fingerprint())
+    s = home.settings
+    pending, _, _ = _pending_files(home.manifest(), paths, s.index_fingerprint(), s.max_file_bytes)
     return [path for path, _, _ in pending]

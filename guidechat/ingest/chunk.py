@@ -223,15 +223,44 @@ def _split_long(block: str, count_tokens: TokenCounter, max_tokens: int) -> list
         if count_tokens(sentence) <= max_tokens:
             out.append(sentence)
             continue
-        words = sentence.split()
-        piece: list[str] = []
-        for word in words:  # a single sentence longer than the window: cut on words
-            if piece and count_tokens(" ".join([*piece, word])) > max_tokens:
-                out.append(" ".join(piece))
-                piece = []
-            piece.append(word)
-        if piece:
-            out.append(" ".join(piece))
+        out += _cut_on_words(sentence.split(), count_tokens, max_tokens)
+    return out
+
+
+def _cut_on_words(words: list[str], count_tokens: TokenCounter, max_tokens: int) -> list[str]:
+    """A sentence longer than the window, cut into the longest word runs that fit (at least one word each).
+
+    Token counts grow with the run, so each cut is found by doubling then bisecting: a hostile megabyte-long
+    line costs O(n log n) counting instead of one count per word over an ever longer run."""
+    out: list[str] = []
+    start, guess = 0, 1
+    while start < len(words):
+        remaining = len(words) - start
+
+        def fits(n: int, start: int = start) -> bool:
+            return count_tokens(" ".join(words[start : start + n])) <= max_tokens
+
+        # the first word always goes in, even when it alone is too long; the last run's length is a good guess
+        good, bad, step = 1, remaining + 1, 1
+        guess = min(guess, remaining)
+        if guess > 1 and not fits(guess):
+            bad = guess
+            while bad - step > 1 and not fits(bad - step):  # gallop down from the guess
+                bad, step = bad - step, step * 2
+            good = max(1, bad - step)
+        elif guess > 1:
+            good = guess
+        while good < remaining and bad == remaining + 1:  # gallop up
+            probe = min(good + step, remaining)
+            if not fits(probe):
+                bad = probe
+                break
+            good, step = probe, step * 2
+        while bad - good > 1:
+            mid = (good + bad) // 2
+            good, bad = (mid, bad) if fits(mid) else (good, mid)
+        out.append(" ".join(words[start : start + good]))
+        start, guess = start + good, good
     return out
 
 

@@ -9,6 +9,7 @@ import datetime as dt
 import io
 import os
 import re
+import stat
 from collections.abc import Callable, Iterable
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -37,19 +38,50 @@ class LoadError(Exception):
 # --------------------------------------------------------------------------- public API
 
 
-def load_document(path: Path) -> Document:
+def load_document(path: Path, max_bytes: int | None = None) -> Document:
     """Load one file; raises LoadError (and nothing else) when it cannot be read."""
     suffix = path.suffix.lower()
     loader = _LOADERS.get(suffix)
     if loader is None:
         raise LoadError(path, _unsupported_reason(suffix))
-    raw = _read_bytes(path)
+    raw = read_file(path, max_bytes)
     try:
         return loader(path, raw)
     except LoadError:
         raise
+    except RecursionError as exc:
+        raise LoadError(path, f"could not parse {suffix[1:]} file: nested too deeply") from exc
     except Exception as exc:  # a parser failing on a bad file must not escape as anything else
         raise LoadError(path, f"could not parse {suffix[1:]} file: {_short(exc)}") from exc
+
+
+def read_file(path: Path, max_bytes: int | None = None) -> bytes:
+    """A regular file's bytes; LoadError when it is not one, cannot be read, or is over max_bytes."""
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; it changes nothing for a regular file
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):  # a FIFO would block the read forever, /dev/zero never ends
+                raise LoadError(path, "not a regular file")
+            if max_bytes is not None and info.st_size > max_bytes:
+                raise LoadError(path, _too_large(info.st_size, max_bytes))
+            raw = handle.read() if max_bytes is None else handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise LoadError(path, exc.strerror or _short(exc)) from exc
+    if max_bytes is not None and len(raw) > max_bytes:  # grew while we read it
+        raise LoadError(path, _too_large(len(raw), max_bytes))
+    return raw
+
+
+def _too_large(size: int, max_bytes: int) -> str:
+    return (
+        f"file too large ({_size(size)}; the limit is {_size(max_bytes)}, "
+        "setting max_file_bytes / GUIDECHAT_MAX_FILE_BYTES)"
+    )
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1_000_000 else f"{n:,} bytes"
 
 
 def discover(paths: Iterable[Path]) -> tuple[list[Path], list[LoadError]]:
@@ -61,14 +93,19 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[LoadError]]:
     found: list[Path] = []
     errors: list[LoadError] = []
     for path in paths:
-        if path.is_dir():
+        try:
+            resolved = _resolve(path)
+        except LoadError as exc:
+            errors.append(exc)
+            continue
+        if resolved.is_dir():
             found.extend(_walk(path, errors))
-        elif path.is_file():
+        elif resolved.is_file():
             if path.suffix.lower() in SUPPORTED_SUFFIXES:
-                found.append(path.resolve())
+                found.append(resolved)
             else:
                 errors.append(LoadError(path, _unsupported_reason(path.suffix.lower())))
-        elif not path.exists():
+        elif not resolved.exists():
             errors.append(LoadError(path, "no such file or directory"))
         else:
             errors.append(LoadError(path, "not a regular file or folder"))
@@ -93,20 +130,31 @@ def _walk(root: Path, errors: list[LoadError]) -> list[Path]:
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in filenames:
             if not name.startswith(".") and Path(name).suffix.lower() in SUPPORTED_SUFFIXES:
-                files.append(Path(dirpath, name).resolve())
+                path = Path(dirpath, name)
+                try:
+                    resolved = _resolve(path)
+                except LoadError as exc:
+                    errors.append(exc)
+                    continue
+                if resolved.is_file():
+                    files.append(resolved)
+                else:  # a FIFO would block the read forever, a device (/dev/zero) never ends
+                    reason = "broken symbolic link" if not resolved.exists() else "not a regular file"
+                    errors.append(LoadError(path, reason))
     return sorted(files)
+
+
+def _resolve(path: Path) -> Path:
+    """The real path; a symbolic link loop is a LoadError (pathlib raises RuntimeError for it)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError) as exc:
+        raise LoadError(path, "symbolic link loop" if "loop" in str(exc).lower() else _short(exc)) from exc
 
 
 def _short(exc: BaseException, limit: int = 160) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise LoadError(path, exc.strerror or _short(exc)) from exc
 
 
 def _decode_text(path: Path, raw: bytes) -> str:
