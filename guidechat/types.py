@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 Audience = Literal["clinician", "patient"]
 AUDIENCES: tuple[Audience, ...] = ("clinician", "patient")
@@ -79,6 +80,25 @@ class Source:
     section: str
 
 
+Composer = Literal["extractive", "generative", "extractive-fallback"]
+
+
+@dataclass(frozen=True)
+class Removed:
+    """What verification took out of a generated answer, and why."""
+
+    sentence: str
+    reason: str
+    kind: Literal["sentence", "marker"] = "sentence"  # a whole sentence, or one out-of-range [n] in a kept one
+
+
+@dataclass(frozen=True)
+class Draft:
+    """Generated text so far, streamed before it is verified; never the answer itself."""
+
+    text: str
+
+
 @dataclass(frozen=True)
 class Answer:
     question: str  # as asked
@@ -91,6 +111,10 @@ class Answer:
     related: tuple[Source, ...] = ()  # nearest sources when abstaining
     timings_ms: dict[str, float] = field(default_factory=dict)
     passages: tuple[Passage, ...] = ()  # everything retrieved, ranked (for eval)
+    composer: Composer = "extractive"
+    note: str = ""  # shown above the answer: why a generated answer fell back, or what verification removed
+    generated_sentences: int = 0  # sentences the language model wrote, before verification
+    removed: tuple[Removed, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -114,6 +138,10 @@ class Answer:
             "related": [{"title": s.title, "url": s.url, "section": s.section} for s in self.related],
             "disclaimer": self.disclaimer,
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+            "composer": self.composer,
+            "note": self.note,
+            "generated_sentences": self.generated_sentences,
+            "removed": [{"sentence": r.sentence, "reason": r.reason, "kind": r.kind} for r in self.removed],
         }
 
 
@@ -136,4 +164,13 @@ class Asker(Protocol):
 
     def ask(self, question: str, session: Session, audience: Audience = "clinician") -> Answer:
         """Answer one question in a session, and record the turn in it."""
+        ...
+
+
+@runtime_checkable
+class StreamingAsker(Asker, Protocol):
+    """An asker that can show generated text while it is being written (the chat uses it when offered)."""
+
+    def ask_stream(self, question: str, session: Session, audience: Audience = "clinician") -> Iterator[Draft | Answer]:
+        """Drafts as the text grows, then the verified Answer last (and the turn recorded in the session)."""
         ...

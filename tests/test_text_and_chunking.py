@@ -546,11 +546,18 @@ def test_uncited_sentence_is_caught() -> None:
     assert unsupported_claims(a) == [Claim("Tamoxifen for 5 years reduces recurrence.", ())]
 
 
-def test_whitespace_is_normalised_but_case_is_not() -> None:
+def test_whitespace_and_case_are_normalised_but_words_and_negations_are_not() -> None:
+    # one support rule for quoted and generated sentences (guidechat/chat/verify.py): same words, same numbers,
+    # same negations; the tests for paraphrases are in test_generate.py
     spaced = answer("**Bottom line:** Tamoxifen  for 5 years\treduces recurrence. [1]", (citation(1, PASSAGE_1),))
     assert unsupported_claims(spaced) == []
     shouted = answer("**Bottom line:** tamoxifen for 5 years reduces RECURRENCE. [1]", (citation(1, PASSAGE_1),))
-    assert len(unsupported_claims(shouted)) == 1
+    assert unsupported_claims(shouted) == []
+    negated = answer("**Bottom line:** Tamoxifen for 5 years does not reduce recurrence. [1]",
+                     (citation(1, PASSAGE_1),))
+    assert len(unsupported_claims(negated)) == 1
+    changed = answer("**Bottom line:** Tamoxifen for 5 years increases recurrence. [1]", (citation(1, PASSAGE_1),))
+    assert len(unsupported_claims(changed)) == 1
 
 
 def test_an_unknown_bold_line_is_a_claim_too() -> None:

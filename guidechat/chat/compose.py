@@ -146,11 +146,11 @@ class ExtractiveComposer:
             if group:
                 group = sorted(group, key=lambda c: (c.passage, c.order))
                 parts.append(f"**{name}**\n\n" + "\n".join(f"- {cite(c)}" for c in group))
-        citations = tuple(_citation(n, passages[p]) for p, n in sorted(numbers.items(), key=lambda kv: kv[1]))
+        citations = tuple(citation_for(n, passages[p]) for p, n in sorted(numbers.items(), key=lambda kv: kv[1]))
         return "\n\n".join(parts), citations, bottom.score
 
 
-def _citation(n: int, passage: Passage) -> Citation:
+def citation_for(n: int, passage: Passage) -> Citation:
     chunk = passage.chunk
     return Citation(
         n=n,

@@ -1,11 +1,14 @@
-"""Follow-ups without an LLM: carry the conversation's topic into the retrieval query."""
+"""Follow-ups: carry the conversation's topic into the retrieval query (rules), or let a configured language
+model rewrite the follow-up, checked against the same topic."""
 
 from __future__ import annotations
 
 import re
 
+from guidechat.chat.prompts import NOT_ANSWERED, condense_prompt
 from guidechat.chat.terms import TermWeights, chunk_stems, query_terms
-from guidechat.text import stem
+from guidechat.llm.base import ChatModel, LLMUnavailable, complete
+from guidechat.text import stem, stems
 from guidechat.types import Passage, Turn
 
 # Words that point back at something said earlier ("that trial", "is it safe", "what about...").
@@ -62,3 +65,28 @@ def favour_own_terms(passages: list[Passage], question: str, query: str, boost: 
         return p.score * (1.0 + boost * len(own & found) / len(own)) * (1.0 + boost * topic_share)
 
     return sorted(passages, key=score, reverse=True)
+
+
+def condense_with_model(
+    question: str, history: list[Turn], weights: TermWeights, max_terms: int, model: ChatModel
+) -> str | None:
+    """A language model's standalone rewrite of a follow-up, or None when it fails or drifts: the rewrite
+    must keep every term of the question and at least one term of the conversation's topic."""
+    prompt = condense_prompt(question, history)
+    try:
+        text = complete(model, prompt.system, prompt.user)
+    except LLMUnavailable:
+        return None
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    if not lines:
+        return None
+    rewritten = re.sub(r"^(?:standalone question|question|q)\s*:\s*", "", lines[0].strip(), flags=re.I).strip("\"' ")
+    if not rewritten or len(rewritten) > max(300, 3 * len(question)) or NOT_ANSWERED in rewritten:
+        return None
+    found = stems(rewritten)
+    if not {stem(t) for t in query_terms(question)} <= found:
+        return None
+    topic = conversation_topic(history, weights, max_terms)
+    if topic and not any(stem(t) in found for t in topic):
+        return None
+    return rewritten

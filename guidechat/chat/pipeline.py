@@ -1,20 +1,24 @@
-"""ask(): condense -> retrieve -> abstain or compose -> disclaimer. The CLI, UI and eval all use it."""
+"""ask(): condense -> retrieve -> abstain or compose (or generate and verify) -> disclaimer. The CLI, UI and
+eval all use it; ask_stream() is the same with the generated text shown while it is written."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 from guidechat.chat.abstain import Support, measure_support, should_abstain, unknown_names
 from guidechat.chat.compose import ExtractiveComposer
-from guidechat.chat.condense import condense, favour_own_terms
+from guidechat.chat.condense import condense, condense_with_model, favour_own_terms
 from guidechat.chat.disclaimer import DISCLAIMER
+from guidechat.chat.generate import Generation, GenerativeComposer
 from guidechat.chat.terms import TermWeights
 from guidechat.config import Settings
 from guidechat.index.bm25 import Bm25Index
 from guidechat.index.indexer import IndexHome
 from guidechat.index.retriever import HybridRetriever
 from guidechat.ingest.chunk import short_title
-from guidechat.types import Answer, Audience, Citation, Passage, Session, Source, Turn
+from guidechat.llm import ChatModel, LLMUnavailable, build_chat_model
+from guidechat.types import Answer, Audience, Citation, Composer, Draft, Passage, Removed, Session, Source, Turn
 
 ABSTAIN_TEXT = (
     "The indexed guidelines do not address this question, so guidechat gives no answer rather than "
@@ -23,7 +27,8 @@ ABSTAIN_TEXT = (
 
 
 class ChatPipeline:
-    def __init__(self, home: IndexHome) -> None:
+    def __init__(self, home: IndexHome, model: ChatModel | None = None) -> None:
+        """`model` defaults to the one the settings configure (none: extractive answers only)."""
         self.settings: Settings = home.settings
         self.home = home
         bm25 = home.load_bm25()
@@ -40,6 +45,8 @@ class ChatPipeline:
         )
         # on a shared Chroma server, take up what other processes ingest (guidechat/index/shared.py)
         self.follower = home.follow(self._use_bm25) if home.shared else None
+        self.model = model if model is not None else build_chat_model(s)
+        self.generator = GenerativeComposer(self.model) if self.model is not None else None
 
     def _use_bm25(self, bm25: Bm25Index) -> None:
         """Swap in the BM25 index rebuilt after another process's ingest; the term weights follow it."""
@@ -57,6 +64,13 @@ class ChatPipeline:
         return cls(IndexHome(settings))
 
     def ask(self, question: str, session: Session, audience: Audience = "clinician") -> Answer:
+        for event in self.ask_stream(question, session, audience):
+            if isinstance(event, Answer):
+                return event
+        raise AssertionError("ask_stream ends with an Answer")
+
+    def ask_stream(self, question: str, session: Session, audience: Audience = "clinician") -> Iterator[Draft | Answer]:
+        """Drafts of the generated text while a model writes (none without one), then the verified Answer."""
         question = question.strip()
         if not question:
             raise ValueError("the question is empty")
@@ -65,7 +79,7 @@ class ChatPipeline:
         started = time.perf_counter()
 
         t = time.perf_counter()
-        query = condense(question, session.turns, self.weights, s.followup_context_terms)
+        query = self._condense(question, session)
         timings["condense"] = _ms(t)
 
         t = time.perf_counter()
@@ -91,6 +105,28 @@ class ChatPipeline:
         if abstained:
             answer_md, citations = _abstention_markdown(support), ()
         timings["compose"] = _ms(t)
+
+        composer: Composer = "extractive"
+        note, generated = "", 0
+        removed: tuple[Removed, ...] = ()
+        if not abstained and self.generator is not None:
+            t = time.perf_counter()
+            outcome: Generation | LLMUnavailable
+            try:
+                outcome = yield from self.generator.generate(query, top, audience)
+            except LLMUnavailable as exc:
+                outcome = exc
+            timings["generate"] = _ms(t)
+            generated = outcome.generated if isinstance(outcome, Generation) else 0
+            removed = outcome.removed if isinstance(outcome, Generation) else ()
+            if isinstance(outcome, Generation) and outcome.kept >= max(1, s.min_verified_sentences):
+                composer, answer_md, citations = "generative", outcome.markdown, outcome.citations
+                dropped = generated - outcome.kept
+                if dropped:
+                    note = (f"Verification removed {dropped} of {generated} generated sentences: "
+                            "their cited passages do not support them.")
+            else:
+                composer, note = "extractive-fallback", _fallback_note(outcome)
         timings["total"] = _ms(started)
 
         answer = Answer(
@@ -104,9 +140,31 @@ class ChatPipeline:
             related=_related(top) if abstained else (),
             timings_ms=timings,
             passages=tuple(retrieval.passages[: max(s.top_k, 10)]),
+            composer=composer,
+            note=note,
+            generated_sentences=generated,
+            removed=removed,
         )
         session.turns.append(Turn(question=question, query=query, answer=answer))
-        return answer
+        yield answer
+
+    def _condense(self, question: str, session: Session) -> str:
+        s = self.settings
+        rules = condense(question, session.turns, self.weights, s.followup_context_terms)
+        if self.model is None or not s.llm_condense or rules == question:  # not a follow-up, or nothing to carry
+            return rules
+        rewritten = condense_with_model(question, session.turns, self.weights, s.followup_context_terms, self.model)
+        return rewritten or rules
+
+
+def _fallback_note(outcome: Generation | LLMUnavailable) -> str:
+    quoted = "so this answer quotes the sources directly instead."
+    if isinstance(outcome, LLMUnavailable):
+        return f"The language model could not answer ({outcome}), {quoted}"
+    if outcome.not_answered:
+        return f"The language model found no answer in the passages, {quoted}"
+    return (f"Only {outcome.kept} of {outcome.generated} generated sentences could be verified against the "
+            f"cited passages, {quoted}")
 
 
 def _abstention_markdown(support: Support) -> str:

@@ -24,8 +24,9 @@ def render_references(answer: Answer) -> str:
 
 
 def render_markdown(answer: Answer) -> str:
-    """The whole answer as a reader sees it: body, references, disclaimer."""
-    parts = [answer.markdown.strip()]
+    """The whole answer as a reader sees it: a note (generated answers), body, references, disclaimer."""
+    parts = [f"> **Note:** {answer.note}"] if answer.note else []
+    parts.append(answer.markdown.strip())
     refs = render_references(answer)
     if refs:
         parts.append(refs)

@@ -13,7 +13,7 @@ from typing import Any
 from guidechat.eval.metrics import abstention_scores, percentile
 from guidechat.eval.runner import TurnResult
 
-STAGES = ("condense", "retrieve", "compose", "total")
+STAGES = ("condense", "retrieve", "compose", "generate", "total")
 
 
 def summarise(results: Sequence[TurnResult]) -> dict[str, Any]:
@@ -30,7 +30,26 @@ def summarise(results: Sequence[TurnResult]) -> dict[str, Any]:
         if times:
             latency[stage] = {"p50": round(percentile(times, 50), 1), "p95": round(percentile(times, 95), 1)}
     figures["latency_ms"] = latency
+    figures.update(_generation_figures(results))
     return figures
+
+
+def _generation_figures(results: Sequence[TurnResult]) -> dict[str, Any]:
+    """Generated answers (#4): how many answered turns the model wrote, and the share of its sentences that
+    verification removed (None throughout for extractive runs)."""
+    answered = [r for r in results if not r.abstained]
+    if not any(r.composer != "extractive" for r in results):
+        return {"generative_share": None, "removed_share": None}
+    generated = sum(r.generated_sentences for r in results)
+    removed = sum(r.removed_sentences for r in results)
+    return {
+        "generative_share": round(sum(r.composer == "generative" for r in answered) / len(answered), 4)
+        if answered
+        else None,
+        "generated_sentences": generated,
+        "removed_sentences": removed,
+        "removed_share": round(removed / generated, 4) if generated else None,
+    }
 
 
 def _answer_metric(name: str) -> bool:
@@ -80,6 +99,8 @@ ROWS = (
     "citations_resolve",
     "sentences_supported",
     "disclaimer",
+    "generative_share",
+    "removed_share",
 )
 
 
@@ -137,7 +158,8 @@ def compare(reports: Sequence[dict[str, Any]], labels: Sequence[str]) -> str:
         rows: list[tuple[str, list[float | None]]] = [(name, [f.get(name) for f in figures]) for name in ROWS]
         for part in ("precision", "recall", "over_refusal"):
             rows.append((f"abstention {part}", [f.get("abstention", {}).get(part) for f in figures]))
-        rows.append(("latency total p50 ms", [f.get("latency_ms", {}).get("total", {}).get("p50") for f in figures]))
+        for q in ("p50", "p95"):
+            rows.append((f"latency total {q} ms", [f.get("latency_ms", {}).get("total", {}).get(q) for f in figures]))
         for name, values in rows:
             if all(v is None for v in values):
                 continue

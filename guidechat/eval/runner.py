@@ -37,6 +37,10 @@ class TurnResult:
     latency_ms: dict[str, float]
     scores: dict[str, float | None] = field(default_factory=dict)
     gold_urls: list[str] = field(default_factory=list)
+    composer: str = "extractive"
+    generated_sentences: int = 0  # written by the language model, before verification
+    removed_sentences: int = 0  # of those, removed by verification
+    removed: list[dict[str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -55,6 +59,10 @@ class TurnResult:
             "abstained": self.abstained,
             "latency_ms": self.latency_ms,
             "scores": self.scores,
+            "composer": self.composer,
+            "generated_sentences": self.generated_sentences,
+            "removed_sentences": self.removed_sentences,
+            "removed": self.removed,
         }
 
 
@@ -62,7 +70,8 @@ def score_turn(turn: EvalTurn, answer: Answer, k: int) -> dict[str, float | None
     """Every per-turn figure; retrieval and answer ones only for answerable turns."""
     grounding: dict[str, float | None] = {
         "citations_resolve": 0.0 if unresolved_markers(answer) else 1.0,
-        # an abstention quotes nothing: its sentences are guidechat's own, so there is nothing to support
+        # an abstention quotes nothing: its sentences are guidechat's own, so there is nothing to support;
+        # quoted and generated sentences alike go through verify.sentence_supported
         "sentences_supported": None if answer.abstained else (0.0 if unsupported_claims(answer) else 1.0),
         "disclaimer": 1.0 if answer.disclaimer.strip() else 0.0,
     }
@@ -116,6 +125,10 @@ def run_cases(
                     latency_ms={**answer.timings_ms, "wall": wall},
                     scores=score_turn(turn, answer, k),
                     gold_urls=list(turn.gold_urls),
+                    composer=answer.composer,
+                    generated_sentences=answer.generated_sentences,
+                    removed_sentences=sum(1 for r in answer.removed if r.kind == "sentence"),
+                    removed=[{"sentence": r.sentence, "reason": r.reason, "kind": r.kind} for r in answer.removed],
                 )
             )
             if on_turn:

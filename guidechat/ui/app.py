@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import gradio as gr
 
 from guidechat.chat.render import render_markdown
-from guidechat.types import AUDIENCES, Answer, Asker, Audience, Session
+from guidechat.types import AUDIENCES, Answer, Asker, Audience, Draft, Session, StreamingAsker
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +20,7 @@ DEFAULT_EXAMPLES = [
     "Can marijuana help with nausea from chemo?",
 ]
 SOURCES_EMPTY = "*The passages cited by the latest answer appear here.*"
+DRAFT_BANNER = "*Writing… this draft is not verified yet; the verified answer replaces it.*"
 
 Message = dict[str, Any]
 
@@ -72,6 +74,28 @@ def build_app(asker: Asker, examples: list[str] | None = None) -> gr.Blocks:
         reply = {"role": "assistant", "content": render_markdown(answer)}
         return [*history, reply], render_sources(answer), session
 
+    def respond_stream(
+        question: str, history: list[Message], audience: str, session: Session | None
+    ) -> Iterator[tuple[list[Message], Any, Session]]:
+        """Like respond, showing a generated answer as it is written, then the verified answer in its place."""
+        session = session if session is not None else Session()
+        if not question:
+            yield history, gr.skip(), session
+            return
+        assert isinstance(asker, StreamingAsker)
+        try:
+            for event in asker.ask_stream(question, session, _audience(audience)):
+                if isinstance(event, Draft):
+                    draft = {"role": "assistant", "content": f"{DRAFT_BANNER}\n\n{event.text}"}
+                    yield [*history, draft], gr.skip(), session
+                else:
+                    reply = {"role": "assistant", "content": render_markdown(event)}
+                    yield [*history, reply], render_sources(event), session
+        except Exception as exc:  # shown to the reader instead of crashing the page
+            log.exception("asking %r failed", question)
+            msg = f"**Sorry, something went wrong while answering.**\n\n`{type(exc).__name__}: {exc}`"
+            yield [*history, {"role": "assistant", "content": msg}], gr.skip(), session
+
     def api_answer(
         question: str, audience: str, session: Session | None
     ) -> tuple[dict[str, object], Session]:
@@ -123,7 +147,8 @@ def build_app(asker: Asker, examples: list[str] | None = None) -> gr.Blocks:
         for trigger in (ask.click, question.submit):
             trigger(add_question, [question, chat], [chat, question, pending],
                     api_visibility="private", queue=False).then(
-                respond, [pending, chat, audience, session], [chat, sources, session],
+                respond_stream if isinstance(asker, StreamingAsker) else respond,
+                [pending, chat, audience, session], [chat, sources, session],
                 api_visibility="private").then(
                 lambda: gr.update(interactive=True), None, [question], api_visibility="private", queue=False)
         new.click(new_conversation, None, [chat, sources, question, session], api_visibility="private")
