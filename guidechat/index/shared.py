@@ -39,6 +39,7 @@ class SharedBm25:
     def load(self) -> Bm25Index:
         self.generation = self.manifest.generation()  # first: a commit during the load costs one more rebuild
         manifest = self.manifest.load()
+        self._store.reopen()  # a model change re-creates the collection under the same name
         digest = manifest.digest()
         cached = Bm25Index.load(self._cache_dir / digest, digest)
         if cached is not None:

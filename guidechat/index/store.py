@@ -48,11 +48,16 @@ def _connect(path: Path, url: str) -> Any:
 class VectorStore:
     def __init__(self, path: Path, collection: str, url: str = "") -> None:
         """Embedded under `path` unless `url` names a Chroma server."""
+        self._client = _connect(path, url)
+        self._name = collection
+        self.reopen()
+
+    def reopen(self) -> None:
+        """Look the collection up (again) by name: another process may have dropped and re-created it."""
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
-        self._client = _connect(path, url)
         self._collection = self._client.get_or_create_collection(
-            name=collection, metadata={"hnsw:space": "cosine"}, embedding_function=None
+            name=self._name, metadata={"hnsw:space": "cosine"}, embedding_function=None
         )
         self._store = ChromaVectorStore(chroma_collection=self._collection)
 
@@ -62,14 +67,8 @@ class VectorStore:
 
     def reset(self) -> None:
         """Drop every vector: a new embedding model (maybe of another dimension) starts a new collection."""
-        name = self._collection.name
-        self._client.delete_collection(name)
-        self._collection = self._client.get_or_create_collection(
-            name=name, metadata={"hnsw:space": "cosine"}, embedding_function=None
-        )
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
-        self._store = ChromaVectorStore(chroma_collection=self._collection)
+        self._client.delete_collection(self._name)
+        self.reopen()
 
     def count(self) -> int:
         return int(self._collection.count())
