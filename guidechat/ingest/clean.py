@@ -5,27 +5,29 @@ from __future__ import annotations
 import re
 from urllib.parse import urljoin
 
+# Hostile text must not make these backtrack: no scan runs past the next "[" (the next link or anchor starts
+# there), a space run is matched from its start only, and an emphasis span is at most 1000 characters.
 # [[3](#cit/section_2.3)], [[11](#cit/section_1.11)-[13](#cit/section_1.13)], [[2](..),[3](..)]
-_CITATION_GROUP = re.compile(r"\s?\[\[\d+\]\(#cit/[^)]*\)(?:\s*[,\-–]\s*\[\d+\]\(#cit/[^)]*\))*\]")
+_CITATION_GROUP = re.compile(r"\s?\[\[\d+\]\(#cit/[^)\[]*\)(?:\s*[,\-–]\s*\[\d+\]\(#cit/[^)\[]*\))*\]")
 # studies[2](#cit/il.2): a bare anchor, without the outer brackets (a few summaries)
-_CITATION_BARE = re.compile(r"\s?\[\d+\]\(#cit/[^)]*\)")
+_CITATION_BARE = re.compile(r"\s?\[\d+\]\(#cit/[^)\[]*\)")
 # [Level of evidence [A1](url)], [Level of evidence [A1](url) and [A3](url)] (malformed, in a few summaries)
 _EVIDENCE_NESTED = re.compile(
-    r"\[Level of evidence \[([^\]]+)\]\([^)]*\)((?:\s*(?:,|and)\s*\[[^\]]+\]\([^)]*\))*)\]?"
+    r"\[Level of evidence \[([^\]\[]+)\]\([^)\[]*\)((?:\s*(?:,|and)\s*\[[^\]\[]+\]\([^)\[]*\))*)\]?"
 )
 _NESTED_CODE = re.compile(r"\[([^\]]+)\]\(")
 # [[Level of evidence B1](url)], [Level of evidence: I](url), [[Level of evidence: II]](url)
-_EVIDENCE_LINK = re.compile(r"\[?\[Level of evidence:?\s*([^\]]+)\]\]?\([^)]*\)\]?")
+_EVIDENCE_LINK = re.compile(r"\[?\[Level of evidence:?\s*+([^\]\[]+)\]\]?\([^)\[]*\)\]?")
 _EVIDENCE_TEXT = re.compile(r"\(Level of evidence ([A-Za-z0-9]+(?:, ?[A-Za-z0-9]+)*)\)")
 _GO_TO_VERSION = re.compile(r"^\s*\[Go to (?:Patient|Health Professional) Version\]\([^)]*\)\s*$", re.I)
-_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+_IMAGE = re.compile(r"!\[(?:[^\]!]|!(?!\[))*\]\((?:[^)!]|!(?!\[))*\)")
 # [text](href "title"); the text may hold one level of brackets: [tumor necrosis factor [TNF]](/...)
-_LINK = re.compile(r"(?<!!)\[((?:[^\[\]]|\[[^\[\]]*\])+)\]\(\s*([^)\s]+)(?:\s+\"[^\"]*\")?\s*\)")
+_LINK = re.compile(r"(?<!!)\[((?:[^\[\]]|\[[^\[\]]*\])+)\]\(\s*([^)\s\[\]]+)(?:\s+\"[^\"\[]*\")?\s*\)")
 _OMITTED = re.compile(r"^\s*\[(?:Table|Figure) omitted:[^\]]*\]\s*$", re.I)
-_SPACE_BEFORE_PUNCT = re.compile(r"[ \t]+([.,;:])(?=\s|$)")
+_SPACE_BEFORE_PUNCT = re.compile(r"(?<![ \t])[ \t]+([.,;:])(?=\s|$)")
 _GLUED_EVIDENCE = re.compile(r"(?<=\S)\(Level of evidence")
 _MULTI_SPACE = re.compile(r"[ \t]{2,}")
-_EMPHASIS = re.compile(r"(\*\*|__|\*|_)(?=\S)(.+?)(?<=\S)\1")
+_EMPHASIS = re.compile(r"(\*\*|__|\*|_)(?=\S)(.{1,1000}?)(?<=\S)\1")
 
 
 def clean_line(line: str, base_url: str) -> str:
@@ -73,7 +75,7 @@ def plain_text(markdown: str) -> str:
     """Markdown as words only, for the embedding model and BM25."""
     text = _LINK.sub(r"\1", markdown)
     text = _EMPHASIS.sub(r"\2", text)
-    text = re.sub(r"^\s*(?:[-*]|\d+\.)\s+", "", text, flags=re.M)
-    text = re.sub(r"^\|?\s*-{3,}.*$", "", text, flags=re.M)
+    text = re.sub(r"^[ \t]*(?:[-*]|\d+\.)\s+", "", text, flags=re.M)
+    text = re.sub(r"^\|?[ \t]*-{3,}.*$", "", text, flags=re.M)
     text = text.replace("|", " ")
     return _MULTI_SPACE.sub(" ", text).strip()

@@ -306,9 +306,17 @@ def _first_h1(body: str) -> str | None:
         stripped = line.strip()
         if stripped.startswith(("```", "~~~")):
             in_fence = not in_fence
-        elif not in_fence and (match := re.match(r"#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", stripped)):
-            return match.group(1).strip()
+        elif not in_fence and (match := re.match(r"#[ \t]+(.+)$", stripped)):
+            return _without_closing_hashes(match.group(1))
     return None
+
+
+def _without_closing_hashes(text: str) -> str:
+    """"Title ##" -> "Title" ("C#" stays): str methods, as a regex for it backtracks on long runs of blanks."""
+    trimmed = text.rstrip("#")
+    if trimmed != text and trimmed[-1:] in (" ", "\t"):
+        text = trimmed
+    return text.strip()
 
 
 # --------------------------------------------------------------------------- plain text
@@ -495,6 +503,11 @@ def _list_lines(lst: Tag, indent: str) -> list[str]:
     return lines
 
 
+# Spans only pad empty cells: without caps a 60-byte colspan="300000000" grows into gigabytes of pipes.
+_MAX_COLSPAN = 1000  # what browsers clamp colspan to
+_MAX_TABLE_CELLS = 1_000_000  # rows x columns, spans included
+
+
 def _table_blocks(table: Tag) -> list[str]:
     blocks: list[str] = []
     caption = table.find("caption")
@@ -505,6 +518,8 @@ def _table_blocks(table: Tag) -> list[str]:
     if not rows:
         return blocks
     width = max(len(row) for row in rows)
+    if width * len(rows) > _MAX_TABLE_CELLS:
+        raise ValueError(f"a table of {len(rows)} rows by {width} columns is too large")
     lines = [_pipe_row(row + [""] * (width - len(row))) for row in rows]
     lines.insert(1, _pipe_row(["---"] * width))
     blocks.append("\n".join(lines))
@@ -515,8 +530,8 @@ def _table_row(tr: Tag) -> list[str]:
     cells: list[str] = []
     for cell in tr.find_all(("th", "td"), recursive=False):
         cells.append(_inline(cell).replace("|", "\\|"))
-        span = _attr(cell, "colspan")
-        cells.extend([""] * (int(span) - 1 if span.isdigit() and int(span) > 1 else 0))
+        span = _attr(cell, "colspan").strip()
+        cells.extend([""] * (min(int(span), _MAX_COLSPAN) - 1 if span.isdigit() and int(span) > 1 else 0))
     return cells
 
 
