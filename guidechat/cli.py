@@ -6,7 +6,9 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
+from guidechat.baseline.llamaindex_defaults import PRESET as BASELINE_PRESET  # a system, not a Settings preset
 from guidechat.config import Settings, configure_offline_environment
 
 CHROMA_URL_HELP = "a Chroma server http://HOST:PORT shared by replicas (default: $GUIDECHAT_CHROMA_URL, else embedded)"
@@ -37,7 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--compare", nargs="+", type=Path, metavar="REPORT", help="report.json files side by side")
     evaluate.add_argument("--out", type=Path, default=Path("eval-out"), help="where report.json/.md/.html go")
     evaluate.add_argument("--k", type=int, default=5, help="passages counted for facts-in-top-k")
-    evaluate.add_argument("--preset", default="guidechat", help="named settings: guidechat, bm25-only, dense-only")
+    evaluate.add_argument(
+        "--preset", default="guidechat", help=f"guidechat, bm25-only, dense-only, or the {BASELINE_PRESET} baseline"
+    )
     evaluate.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override one setting")
 
     status = sub.add_parser("status", help="what is indexed; exit 1 when the index is missing or stale")
@@ -85,8 +89,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "eval":
             if not args.suites:
                 raise SystemExit("guidechat: eval needs suites to run, or --compare REPORT...")
-            settings = _with_overrides(settings, args.preset, args.set)
-            return _eval(settings, args.suites, args.out, args.k)
+            if args.preset != BASELINE_PRESET:
+                settings = _with_overrides(settings, args.preset, args.set)
+            return _eval(settings, args.suites, args.out, args.k, baseline=args.preset == BASELINE_PRESET)
         if args.command == "status":
             return _status(settings, args.paths)
     except KeyboardInterrupt:
@@ -180,7 +185,7 @@ def _with_overrides(settings: Settings, preset: str, pairs: list[str]) -> Settin
     return Settings.model_validate(values)
 
 
-def _eval(settings: Settings, suites: list[Path], out: Path, k: int) -> int:
+def _eval(settings: Settings, suites: list[Path], out: Path, k: int, baseline: bool = False) -> int:
     import time
 
     from tqdm import tqdm
@@ -196,13 +201,19 @@ def _eval(settings: Settings, suites: list[Path], out: Path, k: int) -> int:
             print(f"skipped {error}", file=sys.stderr)
         cases.extend(loaded)
     pipeline = _pipeline(settings)
+    asker: Any = pipeline
+    preset, extra = preset_name(settings), dict[str, object]()
+    if baseline:
+        asker, extra = _baseline(pipeline.home)
+        preset = BASELINE_PRESET
     started = time.perf_counter()
     with tqdm(total=sum(len(c.turns) for c in cases), unit="turn", desc="eval", disable=not sys.stderr.isatty()) as bar:
-        results = run_cases(pipeline, cases, k, on_turn=lambda: bar.update(1))
+        results = run_cases(asker, cases, k, on_turn=lambda: bar.update(1))
     meta = {
         "suites": [str(s) for s in suites],
-        "preset": preset_name(settings),
+        "preset": preset,
         "settings": settings.model_dump(mode="json", exclude={"home"}),
+        **extra,
         "settings_hash": settings.settings_hash(),
         "index_digest": pipeline.home.manifest().digest(),
         "wall_s": round(time.perf_counter() - started, 1),
@@ -216,6 +227,18 @@ def _eval(settings: Settings, suites: list[Path], out: Path, k: int) -> int:
         f"reports in {out}"
     )
     return 0
+
+
+def _baseline(home: Any) -> tuple[Any, dict[str, object]]:
+    """llama-index defaults over the files this index holds; built once per index content, then loaded."""
+    from guidechat.baseline.llamaindex_defaults import LlamaIndexDefaults
+
+    folder = home.root / "baselines" / BASELINE_PRESET
+    print(f"guidechat: loading or building the {BASELINE_PRESET} index in {folder}", file=sys.stderr)
+    asker = LlamaIndexDefaults.build_or_load(
+        home.manifest(), folder, home.settings.resolved_embed_model(), progress=sys.stderr.isatty()
+    )
+    return asker, ({"baseline_build_s": round(asker.build_s, 1)} if asker.build_s is not None else {})
 
 
 def preset_name(settings: Settings) -> str:
