@@ -68,17 +68,19 @@ def fmt(res: dict[str, tuple[float, float]]) -> str:
     return "  ".join(f"{s[:8]} {h:.3f}/{m:.3f}" for s, (h, m) in sorted(res.items()))
 
 
+def ranker(n: int, k: int, b: float, w: float, m: float, mode: str = "hybrid") -> Any:
+    return lambda row: fuse(row, n, k, b, w, m, mode)
+
+
 def main() -> None:
+    """python benchmarks/tune_fusion.py CACHE.pkl: baselines, then a grid over RRF k, BM25 weight, the
+    all-audience weight and the audience fallback margin, at ranking depths 10 and 30."""
     rows = pickle.loads(open(sys.argv[1], "rb").read())
-    print("dense-only", fmt(score(rows, lambda r: fuse(r, 40, 60, 1.0, 0.35, 0.08, "dense"))))
-    print("bm25-only ", fmt(score(rows, lambda r: fuse(r, 40, 60, 1.0, 0.35, 0.08, "bm25"))))
-    print("current   ", fmt(score(rows, lambda r: fuse(r, 40, 60, 1.0, 0.35, 0.08))))
     for depth in (10, 30):
-        print("depth", depth, "dense-only", fmt(score(rows, lambda r: fuse(r, 40, 60, 1.0, 0.35, 0.08, "dense"), depth)))
-        grid = itertools.product([40, 80], [10, 20, 30, 60], [0.5, 0.7, 1.0], [0.35, 0.6, 1.0], [0.04, 0.08, 0.15])
-        for n, k, b, w, m in grid:
-            res = score(rows, lambda r: fuse(r, n, k, b, w, m), depth)
-            print(f"depth={depth} n={n} k={k} b={b} w={w} m={m}", fmt(res))
+        for mode in ("dense", "bm25"):
+            print(f"depth={depth} {mode}-only", fmt(score(rows, ranker(40, 60, 1.0, 0.35, 0.08, mode), depth)))
+        for k, b, w, m in itertools.product([30, 60], [0.5, 0.8, 1.0], [0.35, 0.75, 1.0], [0.0, 0.04, 0.08]):
+            print(f"depth={depth} n=40 k={k} b={b} w={w} m={m}", fmt(score(rows, ranker(40, k, b, w, m), depth)))
 
 
 if __name__ == "__main__":
