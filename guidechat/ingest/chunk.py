@@ -22,7 +22,9 @@ _TABLE_RULE = re.compile(r"^\s*+\|?\s*+:?-{3,}")  # possessive: a long run of bl
 CHUNKER_VERSION = 3  # bump when cleaning or chunking output changes, so ingest re-chunks every file
 MODEL_WINDOW = 256  # all-MiniLM-L6-v2 truncates past this many word pieces
 SPECIAL_TOKENS = 3  # [CLS], [SEP] and the newline after the heading
-MAX_CHUNK_CHARS = 8000  # no piece is longer, whatever its token count (the longest PDQ chunk has 5,546)
+# No piece is longer, whatever its token count (the longest PDQ chunk has 5,546); nothing longer is even counted,
+# as counting cleans the text first, and cleaning a hostile megabyte costs seconds.
+MAX_CHUNK_CHARS = 8000
 
 
 def short_title(title: str) -> str:
@@ -88,7 +90,7 @@ def iter_sections(doc: Document, skipped: tuple[str, ...] = ()) -> Iterator[Sect
         if heading:
             yield from flush()
             level = len(heading.group(1))
-            text = heading_text(heading.group(2))
+            text = heading_text(heading.group(2))[:1000]  # the longest PDQ heading has 234 characters
             text = plain_text(clean_line(text, doc.meta.url)).strip("* ")  # "*In vitro* studies"
             while stack and stack[-1][0] >= level:
                 stack.pop()
@@ -193,7 +195,7 @@ def pack_blocks(
     """Greedily pack blocks into chunks of at most max_tokens; split only what cannot fit."""
     pieces: list[tuple[str, str]] = []  # (text, joiner before it)
     for block in blocks:
-        if count_tokens(block) <= max_tokens:
+        if len(block) <= MAX_CHUNK_CHARS and count_tokens(block) <= max_tokens:
             pieces.append((block, "\n\n" if _TABLE_ROW.match(block) else "\n"))
         elif _TABLE_ROW.match(block):
             pieces += [(t, "\n\n") for t in _split_table(block, count_tokens, max_tokens)]
@@ -210,9 +212,11 @@ def pack_blocks(
     size = 0
     for text, joiner in pieces:
         n = count_tokens(text)
-        if current and size + n > max_tokens:
+        too_long = sum(map(len, current)) + len(joiner) + len(text) > MAX_CHUNK_CHARS
+        if current and (size + n > max_tokens or too_long):
             chunks.append("".join(current).strip())
             tail = _overlap(current, overlap_sentences, count_tokens, max_tokens - n)
+            tail = tail if len(tail) + len(text) < MAX_CHUNK_CHARS else ""
             current, size = ([tail], count_tokens(tail)) if tail else ([], 0)
         current.append((joiner if current else "") + text)
         size += n
@@ -247,7 +251,7 @@ def _overlap(current: list[str], n: int, count_tokens: TokenCounter, budget: int
 def _split_long(block: str, count_tokens: TokenCounter, max_tokens: int) -> list[str]:
     out: list[str] = []
     for sentence in split_sentences(block):
-        if count_tokens(sentence) <= max_tokens:
+        if len(sentence) <= MAX_CHUNK_CHARS and count_tokens(sentence) <= max_tokens:
             out.append(sentence)
             continue
         out += _cut_on_words(sentence.split(), count_tokens, max_tokens)

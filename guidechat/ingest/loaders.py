@@ -263,6 +263,8 @@ def _split_front_matter(path: Path, text: str) -> tuple[dict[str, Any], str]:
         data = yaml.safe_load(match.group(1))
     except yaml.YAMLError as exc:
         raise LoadError(path, f"invalid YAML front matter: {_yaml_reason(exc)}") from exc
+    except ValueError as exc:  # a date YAML recognises but the calendar does not (2024-02-30)
+        raise LoadError(path, f"invalid YAML front matter: {_short(exc)}") from exc
     if data is None:
         data = {}
     if not isinstance(data, dict):
