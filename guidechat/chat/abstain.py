@@ -32,9 +32,12 @@ def measure_support(question: str, passages: Sequence[Passage], weights: TermWei
     return Support(similarity, coverage, tuple(missing))
 
 
-def should_abstain(support: Support, min_similarity: float, min_coverage: float) -> bool:
-    """Abstain unless the passages are close in meaning or contain most of what the question names."""
-    return support.similarity < min_similarity and support.coverage < min_coverage
+def should_abstain(support: Support, min_support: float, coverage_weight: float) -> bool:
+    """Abstain unless the passages are close enough in meaning and in words taken together: a patient's
+    wording may share few terms with a passage that means the same, and a passage may name every term of a
+    question without answering it, but a passage only loosely similar that misses the question's rarest
+    terms ("scalp cooling" beside a chemotherapy regimen) does not answer it."""
+    return support.similarity + coverage_weight * support.coverage < min_support
 
 
 def named_phrases(question: str) -> list[str]:

@@ -20,6 +20,8 @@ from guidechat.ingest.chunk import short_title
 from guidechat.llm import ChatModel, LLMUnavailable, build_chat_model
 from guidechat.types import Answer, Audience, Citation, Composer, Draft, Passage, Removed, Session, Source, Turn
 
+RANKING_DEPTH = 30  # passages kept on the answer for eval: deep enough to rank 10 distinct documents
+
 ABSTAIN_TEXT = (
     "The indexed guidelines do not address this question, so guidechat gives no answer rather than "
     "stitch together passages that do not answer it."
@@ -94,7 +96,7 @@ class ChatPipeline:
         support = measure_support(question, top, self.weights)
         answer_md, best = "", 0.0
         citations: tuple[Citation, ...] = ()
-        abstained = should_abstain(support, s.abstain_min_similarity, s.abstain_min_coverage)
+        abstained = should_abstain(support, s.abstain_min_support, s.abstain_coverage_weight)
         unknown = [] if abstained else unknown_names(question, self.retriever.phrase_in_corpus, self.weights.known)
         if unknown:
             abstained = True
@@ -139,7 +141,7 @@ class ChatPipeline:
             audience=audience,
             related=_related(top) if abstained else (),
             timings_ms=timings,
-            passages=tuple(retrieval.passages[: max(s.top_k, 10)]),
+            passages=tuple(retrieval.passages[: max(s.top_k, RANKING_DEPTH)]),
             composer=composer,
             note=note,
             generated_sentences=generated,
