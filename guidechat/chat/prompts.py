@@ -65,7 +65,11 @@ def answer_prompt(question: str, passages: Sequence[Passage], audience: Audience
         "Lay the answer out like this, leaving out any part the passages do not support:\n"
         f"{layout}"
     )
-    user = f"{_passages_block(passages)}\n\n<question>\n{_fence(question)}\n</question>\n\nAnswer with citations:"
+    user = (
+        f"{_passages_block(passages)}\n\n<question>\n{_fence(question)}\n</question>\n\n"
+        f"Answer the question from the passages above, in the layout given. End every sentence with the number "
+        f"of its passage in square brackets. If they do not answer it, reply {NOT_ANSWERED}."
+    )
     return Prompt(system=system, user=user)
 
 

@@ -10,6 +10,8 @@ from typing import Any
 
 from guidechat.llm.base import LLMUnavailable, describe_error
 
+REPEAT_PENALTY = 1.1  # llama.cpp server's default; without it small models loop on greedy decoding
+
 
 class LocalGGUF:
     def __init__(
@@ -61,6 +63,7 @@ class LocalGGUF:
                     stream=True,
                     temperature=self.temperature,
                     max_tokens=self.max_tokens,
+                    repeat_penalty=REPEAT_PENALTY,
                 )
                 for chunk in chunks:
                     text = chunk["choices"][0].get("delta", {}).get("content")
