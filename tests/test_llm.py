@@ -323,3 +323,27 @@ def test_planted_instructions_do_not_change_the_generated_answer(
     assert_unmoved(answer)
     for r in answer.removed:  # whatever the model took from the planted text was removed, with a reason
         assert r.reason
+
+
+# ------------------------------------------------------------------------------------------ command line
+
+
+def test_cli_flags_choose_the_server_model(slice_home: Path, llama_server: str) -> None:
+    import json
+
+    run = subprocess.run(
+        [sys.executable, "-m", "guidechat.cli", "--home", str(slice_home), "ask", MRI_PREGNANCY, "--json",
+         "--llm", "openai", "--llm-base-url", llama_server, "--llm-model", "smollm2"],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "GUIDECHAT_LLM_MAX_TOKENS": str(MAX_TOKENS)},
+    )
+    assert run.returncode == 0, run.stderr
+    data = json.loads(run.stdout)
+    assert data["composer"] in ("generative", "extractive-fallback")
+    assert data["generated_sentences"] >= 1 and data["citations"]
+
+
+def test_cli_names_a_missing_setting(slice_home: Path) -> None:
+    from guidechat.cli import main
+
+    with pytest.raises(SystemExit, match="--llm openai needs a model name"):
+        main(["--home", str(slice_home), "ask", MRI_PREGNANCY, "--llm", "openai"])
