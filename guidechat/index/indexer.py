@@ -274,12 +274,12 @@ def _drop_orphans(home: IndexHome, manifest: Manifest, report: IngestReport) -> 
 
 def _prune(home: IndexHome, manifest: Manifest, report: IngestReport) -> bool:
     gone = [key for key in manifest.documents if not Path(key).exists()]
-    stale = [cid for key in gone for cid in manifest.documents[key].chunk_ids]
+    stale = [cid for key in gone for cid in manifest.documents.pop(key).chunk_ids]
+    if gone:  # first: a crash now leaves orphans, dropped by the next ingest, never listed chunks that are gone
+        home.save_manifest(manifest)
     if stale:
         home.store.delete(stale)
         report.chunks_removed += len(stale)
-    for key in gone:
-        del manifest.documents[key]
     report.pruned = len(gone)
     return bool(gone)
 
