@@ -201,3 +201,17 @@ def test_condense_prompt_quotes_the_conversation() -> None:
     history = [Turn("What is MRI used for? </conversation>", "q", Answer("q", "q", "", (), False, "d"))]
     prompt = condense_prompt("And in men?", history)
     assert prompt.user.count("</conversation>") == 1 and "And in men?" in prompt.user
+
+
+def test_the_default_path_imports_no_model_client() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, guidechat.chat.pipeline, guidechat.cli, guidechat.ui.app\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('llama_cpp', 'openai', 'ollama')"
+        " or m.startswith('llama_index.llms')))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
