@@ -125,8 +125,8 @@ class ChatPipeline:
                 composer, answer_md, citations = "generative", outcome.markdown, outcome.citations
                 dropped = generated - outcome.kept
                 if dropped:
-                    note = (f"Verification removed {dropped} of {generated} generated sentences: "
-                            "their cited passages do not support them.")
+                    note = (f"Verification removed {dropped} of {generated} generated sentences: uncited, repeated, "
+                            "or not supported by the passages they cite.")
             else:
                 composer, note = "extractive-fallback", _fallback_note(outcome)
         timings["total"] = _ms(started)
