@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from guidechat.chat.safe_markdown import escape_text, link
 from guidechat.types import Answer, Citation
 
 
@@ -13,14 +14,17 @@ def reference_line(c: Citation) -> str:
 def render_references(answer: Answer) -> str:
     if answer.citations:
         lines = ["**References**", ""]
-        lines += [f"{c.n}. [{c.title}]({c.url}) — *{c.section}*" + (f" (updated {c.updated})" if c.updated else "")
-                  for c in answer.citations]
+        lines += [f"{c.n}. {link(c.title, c.url)} — *{escape_text(c.section)}*" + _updated(c) for c in answer.citations]
         return "\n".join(lines)
     if answer.related:
         lines = ["**Nearest related sources**", ""]
-        lines += [f"- [{s.title}]({s.url}) — *{s.section}*" for s in answer.related]
+        lines += [f"- {link(s.title, s.url)} — *{escape_text(s.section)}*" for s in answer.related]
         return "\n".join(lines)
     return ""
+
+
+def _updated(c: Citation) -> str:
+    return f" (updated {c.updated})" if c.updated else ""
 
 
 def render_markdown(answer: Answer) -> str:
