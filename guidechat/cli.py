@@ -33,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="the Gradio chat")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=7860)
+    serve.add_argument("--no-auth", action="store_true",
+                       help="serve beyond 127.0.0.1 without a login, on purpose (logins: GUIDECHAT_AUTH=user:password)")
 
     evaluate = sub.add_parser("eval", help="run evaluation suites through the chat pipeline")
     evaluate.add_argument("suites", nargs="*", type=Path, help="JSONL suites (schema: ../shared/eval/README.md)")
@@ -83,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "ask":
             return _ask(settings, args.question, args.audience, args.json)
         if args.command == "serve":
-            return _serve(settings, args.host, args.port)
+            return _serve(settings, args.host, args.port, args.no_auth)
         if args.command == "eval" and args.compare:
             return _compare(args.compare)
         if args.command == "eval":
@@ -150,10 +152,15 @@ def _ask(settings: Settings, question: str, audience: str, as_json: bool) -> int
     return 0
 
 
-def _serve(settings: Settings, host: str, port: int) -> int:
+def _serve(settings: Settings, host: str, port: int, no_auth: bool) -> int:
+    from guidechat.ui.access import AccessError, logins_for
     from guidechat.ui.app import serve
 
-    serve(_pipeline(settings), host=host, port=port)
+    try:  # before anything loads: a server that may not start says so at once
+        logins = logins_for(host, settings.auth.get_secret_value(), settings.allow_no_auth or no_auth)
+    except AccessError as exc:
+        raise SystemExit(str(exc)) from exc
+    serve(_pipeline(settings), host=host, port=port, settings=settings, logins=logins)
     return 0
 
 

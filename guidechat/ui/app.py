@@ -9,6 +9,8 @@ from typing import Any
 import gradio as gr
 
 from guidechat.chat.render import render_markdown
+from guidechat.chat.safe_markdown import escape_text, inert, link
+from guidechat.config import Settings
 from guidechat.types import AUDIENCES, Answer, Asker, Audience, Draft, Session, StreamingAsker
 
 log = logging.getLogger(__name__)
@@ -20,6 +22,9 @@ DEFAULT_EXAMPLES = [
     "Can marijuana help with nausea from chemo?",
 ]
 SOURCES_EMPTY = "*The passages cited by the latest answer appear here.*"
+# A request body past this is refused while it arrives (a question is at most a few kB; a long chat's history,
+# which the page sends with each question, some hundred kB). Uploads have max_file_bytes instead.
+MAX_REQUEST_BYTES = 4_000_000
 DRAFT_BANNER = "*Writing… this draft is not verified yet; the verified answer replaces it.*"
 
 Message = dict[str, Any]
@@ -35,11 +40,12 @@ def render_sources(answer: Answer) -> str:
         parts = []
         for c in answer.citations:
             updated = f" · updated {c.updated}" if c.updated else ""
-            parts.append(f"**[{c.n}] [{c.title}]({c.url})**  \n*{c.section}*{updated}\n\n{_quote(c.text)}")
+            head = f"**[{c.n}] {link(c.title, c.url)}**  \n*{escape_text(c.section)}*{updated}"
+            parts.append(f"{head}\n\n{_quote(inert(c.text))}")
         return "\n\n---\n\n".join(parts)
     if answer.related:
         lines = ["**No answer in the sources. Nearest related sources:**", ""]
-        lines += [f"- [{s.title}]({s.url}) — *{s.section}*" for s in answer.related]
+        lines += [f"- {link(s.title, s.url)} — *{escape_text(s.section)}*" for s in answer.related]
         return "\n".join(lines)
     return "*No sources for this answer.*"
 
@@ -51,13 +57,23 @@ def _audience(value: str | None) -> Audience:
     raise gr.Error(f"audience must be one of {', '.join(AUDIENCES)}, not {value!r}")
 
 
-def build_app(asker: Asker, examples: list[str] | None = None) -> gr.Blocks:
+def _check_length(question: str, limit: int) -> None:
+    """Before any work: a question over the limit is refused with a message saying so."""
+    if len(question) > limit:
+        raise gr.Error(f"The question is too long ({len(question):,} characters; the limit is {limit:,}).")
+
+
+def build_app(asker: Asker, examples: list[str] | None = None, settings: Settings | None = None) -> gr.Blocks:
+    limits = settings or Settings()
+
     def add_question(question: str, history: list[Message]) -> tuple[list[Message], Any, Any]:
         question = (question or "").strip()
         if not question:  # leave a pending question alone (a double click must not erase it)
             return history, gr.skip(), gr.skip()
+        _check_length(question, limits.max_question_chars)
         # the box stays locked until the answer is in, so one question is answered at a time
-        return [*history, {"role": "user", "content": question}], gr.update(value="", interactive=False), question
+        shown = {"role": "user", "content": inert(question)}  # the reader's own text, never markup
+        return [*history, shown], gr.update(value="", interactive=False), question
 
     def respond(
         question: str, history: list[Message], audience: str, session: Session | None
@@ -69,9 +85,9 @@ def build_app(asker: Asker, examples: list[str] | None = None) -> gr.Blocks:
             answer = asker.ask(question, session, _audience(audience))
         except Exception as exc:  # shown to the reader instead of crashing the page
             log.exception("asking %r failed", question)
-            msg = f"**Sorry, something went wrong while answering.**\n\n`{type(exc).__name__}: {exc}`"
+            msg = f"**Sorry, something went wrong while answering.**\n\n{inert(f'{type(exc).__name__}: {exc}')}"
             return [*history, {"role": "assistant", "content": msg}], gr.skip(), session
-        reply = {"role": "assistant", "content": render_markdown(answer)}
+        reply = {"role": "assistant", "content": inert(render_markdown(answer))}
         return [*history, reply], render_sources(answer), session
 
     def respond_stream(
@@ -86,14 +102,14 @@ def build_app(asker: Asker, examples: list[str] | None = None) -> gr.Blocks:
         try:
             for event in asker.ask_stream(question, session, _audience(audience)):
                 if isinstance(event, Draft):
-                    draft = {"role": "assistant", "content": f"{DRAFT_BANNER}\n\n{event.text}"}
+                    draft = {"role": "assistant", "content": f"{DRAFT_BANNER}\n\n{inert(event.text)}"}
                     yield [*history, draft], gr.skip(), session
                 else:
-                    reply = {"role": "assistant", "content": render_markdown(event)}
+                    reply = {"role": "assistant", "content": inert(render_markdown(event))}
                     yield [*history, reply], render_sources(event), session
         except Exception as exc:  # shown to the reader instead of crashing the page
             log.exception("asking %r failed", question)
-            msg = f"**Sorry, something went wrong while answering.**\n\n`{type(exc).__name__}: {exc}`"
+            msg = f"**Sorry, something went wrong while answering.**\n\n{inert(f'{type(exc).__name__}: {exc}')}"
             yield [*history, {"role": "assistant", "content": msg}], gr.skip(), session
 
     def api_answer(
@@ -102,6 +118,7 @@ def build_app(asker: Asker, examples: list[str] | None = None) -> gr.Blocks:
         session = session if session is not None else Session()
         if not (question or "").strip():
             raise gr.Error("question is empty")
+        _check_length(question.strip(), limits.max_question_chars)
         try:
             answer = asker.ask(question.strip(), session, _audience(audience))
         except gr.Error:
@@ -131,7 +148,7 @@ def build_app(asker: Asker, examples: list[str] | None = None) -> gr.Blocks:
                 with gr.Row():
                     question = gr.Textbox(
                         placeholder="Ask a question about the guidelines…", show_label=False,
-                        elem_id="question", scale=5, lines=1, max_lines=4,
+                        elem_id="question", scale=5, lines=1, max_lines=4, max_length=limits.max_question_chars,
                     )
                     ask = gr.Button("Ask", variant="primary", elem_id="ask", scale=1)
                 with gr.Row():
@@ -161,10 +178,25 @@ def build_app(asker: Asker, examples: list[str] | None = None) -> gr.Blocks:
         api_trigger = gr.Button(visible=False)
         api_trigger.click(api_answer, [api_question, api_audience, session], [api_out, session],
                           api_name="answer", api_description="Answer a question (session kept per client).")
+    # several answers at once: one slow answer (a long generation) does not hold up everyone else's
+    app.queue(default_concurrency_limit=limits.concurrency_limit)
     return app
 
 
-def serve(asker: Asker, host: str = "127.0.0.1", port: int = 7860, examples: list[str] | None = None) -> None:
+def launch_options(settings: Settings, logins: list[tuple[str, str]] | None) -> dict[str, Any]:
+    """What every launch gets: the login (guidechat/ui/access.py decides), the upload and request size limits."""
+    from starlette.middleware import Middleware
+
+    from guidechat.ui.body_limit import BodyLimit
+
+    limit = Middleware(BodyLimit, max_bytes=MAX_REQUEST_BYTES, max_upload_bytes=settings.max_file_bytes + 1_000_000)
+    return {"share": False, "quiet": True, "ssr_mode": False, "auth": logins,
+            "max_file_size": settings.max_file_bytes, "app_kwargs": {"middleware": [limit]}}
+
+
+def serve(asker: Asker, host: str = "127.0.0.1", port: int = 7860, examples: list[str] | None = None,
+          settings: Settings | None = None, logins: list[tuple[str, str]] | None = None) -> None:
     """Build the app and serve it until interrupted."""
-    build_app(asker, examples).launch(server_name=host, server_port=port, share=False, quiet=True,
-                                      ssr_mode=False)
+    settings = settings or Settings()
+    build_app(asker, examples, settings).launch(server_name=host, server_port=port,
+                                                **launch_options(settings, logins))
