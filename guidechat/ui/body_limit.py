@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from starlette.exceptions import HTTPException
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -13,8 +15,12 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(HTTPException):
+    """Raised from `receive`: a handler reading the body gets it, and the app answers 413 (FastAPI re-raises an
+    HTTPException met while parsing a body, where any other error would become "400 error parsing the body")."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(status_code=413, detail=_message(limit))
 
 
 class BodyLimit:
@@ -43,7 +49,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise BodyTooLarge
+                    raise BodyTooLarge(limit)
             return message
 
         async def tracked(message: Message) -> None:
@@ -58,8 +64,12 @@ class BodyLimit:
                 await _refuse(send, limit)
 
 
+def _message(limit: int) -> str:
+    return f"request body over the limit of {limit:,} bytes"
+
+
 async def _refuse(send: Send, limit: int) -> None:
-    body = f"request body over the limit of {limit:,} bytes".encode()
+    body = _message(limit).encode()
     await send({"type": "http.response.start", "status": 413,
                 "headers": [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
