@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     # hostile input, many users, access (SECURITY.md)
     max_file_bytes: int = 50_000_000  # ingest and uploads refuse bigger files, naming the file
     max_question_chars: int = 2000  # a longer question is refused before any work is done
-    concurrency_limit: int = 2  # answers the server computes at once; more requests wait in its queue
+    concurrency_limit: int = 4  # answers the server computes at once; more requests wait in its queue
     auth: SecretStr = SecretStr("")  # "user:password[,user:password]" from GUIDECHAT_AUTH only, never a flag
     allow_no_auth: bool = False  # serve beyond 127.0.0.1 without a login (also `serve --no-auth`)
 
