@@ -12,6 +12,7 @@ _CONTROL = re.compile(r"[\x00-\x20\x7f]")  # browsers drop these inside a URL sc
 # [text](destination "title") and ![alt](destination), the destination up to the first blank or closing
 # parenthesis; text without brackets, as cleaning leaves it. Bounded scans: hostile text cannot make them slow.
 _LINK = re.compile(r"(!?)\[([^\[\]\n]{0,2000})\]\(\s*([^()\s]{0,4000})(?:\s+\"[^\"\n]{0,2000}\")?\s*\)")
+_URL_LIKE = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*://|www\.)", re.I)
 _REFERENCE_DEFINITION = re.compile(r"^ {0,3}\[[^\]\n]{1,1000}\]:[ \t]*\S+.*$", re.M)
 _DESTINATION = re.compile(r"\]\(\s*([^()\s]{0,4000})")  # any "](" left: nested brackets, <...> destinations
 
@@ -28,6 +29,13 @@ def safe_url(url: str) -> str | None:
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return None
     return quote(url, safe="/:?#[]@!$&'*+,;=%~.-_")  # blanks, parentheses and angle brackets escaped
+
+
+def _host(url: str) -> str:
+    try:
+        return (urlsplit(url.strip() if "://" in url else "http://" + url.strip()).hostname or "").lower()
+    except ValueError:
+        return ""
 
 
 def escape_text(text: str) -> str:
@@ -51,6 +59,8 @@ def inert(markdown: str) -> str:
         if bang:
             return text  # no remote image is fetched for a reader
         target = safe_url(url)
+        if target and _URL_LIKE.match(text) and _host(text) != _host(target):
+            return f"{text} ({target})"  # [https://www.cancer.gov/](https://elsewhere): say where it goes
         return f"[{text}]({target})" if target else text
 
     markdown = _LINK.sub(relink, markdown)
