@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     abstain_min_support: float = 0.68  # tuned on the dev suites (EVAL.md)
     abstain_coverage_weight: float = 0.5
 
+    # trust (#7, guidechat/chat/trust.py): dates, levels of evidence, documents that agree or differ
+    stale_after_years: int = 5  # a cited source updated longer ago than this is flagged in the answer
+    same_point_similarity: float = 0.85  # two documents' sentences this close say the same: the newer is quoted
+    disagreement_similarity: float = 0.6  # recommendations this close, for/against or for different ages, differ
+    suggested_followups: int = 3  # questions offered under an answer, from the sections next to the cited ones
+
     # follow-ups
     followup_context_terms: int = 6
     followup_own_terms_boost: float = 0.5  # weight of a follow-up's own words in re-ranking

@@ -69,6 +69,7 @@ class Citation:
     chunk_id: str = ""
     audience: str | None = None
     evidence: tuple[str, ...] = ()
+    stale: bool = False  # updated longer ago than the stale_after_years setting
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,80 @@ class Source:
 
 
 Composer = Literal["extractive", "generative", "extractive-fallback"]
+
+
+@dataclass(frozen=True)
+class Side:
+    """One document's side of a point on which the cited documents differ."""
+
+    n: int  # its citation
+    text: str  # the sentence, quoted
+    title: str
+    url: str
+    updated: str
+    stance: str  # "recommends", "advises against", or the ages it names ("ages 30")
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """Passages of different documents that make different recommendations on the same point."""
+
+    reason: str
+    sides: tuple[Side, ...]
+
+
+@dataclass(frozen=True)
+class Preference:
+    """Two documents say the same thing; the newer one is quoted."""
+
+    kept_n: int
+    kept_title: str
+    kept_updated: str
+    dropped_title: str
+    dropped_url: str
+    dropped_updated: str
+    dropped_text: str
+
+
+@dataclass(frozen=True)
+class LegendEntry:
+    """What a level-of-evidence code means, read from the corpus's own levels-of-evidence page."""
+
+    code: str
+    definition: str
+    source_title: str
+    source_url: str
+
+
+@dataclass(frozen=True)
+class Trust:
+    """What a clinician needs to judge an answer besides its citations (guidechat/chat/trust.py)."""
+
+    stale_after_years: int = 5
+    preferred: tuple[Preference, ...] = ()
+    disagreements: tuple[Disagreement, ...] = ()
+    legend: tuple[LegendEntry, ...] = ()  # the codes the cited passages carry
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "stale_after_years": self.stale_after_years,
+            "preferred": [vars(p) for p in self.preferred],
+            "disagreements": [
+                {"reason": d.reason, "sides": [vars(s) for s in d.sides]} for d in self.disagreements
+            ],
+            "legend": [vars(e) for e in self.legend],
+        }
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Restricts what a question is answered from: only these documents (their manifest keys), only one audience."""
+
+    documents: frozenset[str] = frozenset()
+    audience: Audience | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.documents) or self.audience is not None
 
 
 @dataclass(frozen=True)
@@ -115,6 +190,8 @@ class Answer:
     note: str = ""  # shown above the answer: why a generated answer fell back, or what verification removed
     generated_sentences: int = 0  # sentences the language model wrote, before verification
     removed: tuple[Removed, ...] = ()
+    trust: Trust = field(default_factory=Trust)
+    followups: tuple[str, ...] = ()  # questions on the sections next to the cited ones
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -131,6 +208,7 @@ class Answer:
                     "updated": c.updated,
                     "text": c.text,
                     "evidence": list(c.evidence),
+                    "stale": c.stale,
                 }
                 for c in self.citations
             ],
@@ -142,6 +220,8 @@ class Answer:
             "note": self.note,
             "generated_sentences": self.generated_sentences,
             "removed": [{"sentence": r.sentence, "reason": r.reason, "kind": r.kind} for r in self.removed],
+            "trust": self.trust.to_json(),
+            "followups": list(self.followups),
         }
 
 
@@ -157,6 +237,7 @@ class Session:
     """One conversation; each chat session owns its own."""
 
     turns: list[Turn] = field(default_factory=list)
+    scope: Scope = field(default_factory=Scope)  # set from the library tab; empty: every document
 
 
 class Asker(Protocol):

@@ -61,3 +61,32 @@ def pipeline(slice_home: Path):  # type: ignore[no-untyped-def]
     from guidechat.config import Settings
 
     return ChatPipeline.from_settings(Settings(home=slice_home))
+
+
+def copy_home(source: Path, target: Path) -> Path:
+    """A copy of an index home, to change without touching the shared one (Chroma's files copy as they are)."""
+    shutil.copytree(source, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def trust_home(tmp_path_factory: pytest.TempPathFactory, slice_home: Path) -> Path:
+    """The slice plus the documents of tests/trust_docs.py (#7): levels of evidence, an old summary, documents
+    that differ and agree. Built on a copy of the slice's index, so only the new documents are embedded."""
+    from guidechat.config import Settings
+    from guidechat.index.indexer import IndexHome, ingest
+    from tests.trust_docs import write_trust_docs
+
+    docs = write_trust_docs(CORPUS, tmp_path_factory.mktemp("trust-docs"))
+    home = copy_home(slice_home, tmp_path_factory.mktemp("trust") / "home")
+    report = ingest(IndexHome(Settings(home=home)), docs, progress=False)
+    assert report.new == len(docs) and not report.failed, report.summary()
+    return home
+
+
+@pytest.fixture(scope="session")
+def trust_pipeline(trust_home: Path):  # type: ignore[no-untyped-def]
+    from guidechat.chat.pipeline import ChatPipeline
+    from guidechat.config import Settings
+
+    return ChatPipeline.from_settings(Settings(home=trust_home))

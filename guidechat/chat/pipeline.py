@@ -5,20 +5,37 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 from guidechat.chat.abstain import Support, measure_support, should_abstain, unknown_names
 from guidechat.chat.compose import ExtractiveComposer
 from guidechat.chat.condense import condense, condense_with_model, favour_own_terms
 from guidechat.chat.disclaimer import DISCLAIMER
 from guidechat.chat.generate import Generation, GenerativeComposer
+from guidechat.chat.suggest import Suggester
 from guidechat.chat.terms import TermWeights
+from guidechat.chat.trust import Reconciled, TrustReview, load_legend
 from guidechat.config import Settings
 from guidechat.index.bm25 import Bm25Index
 from guidechat.index.indexer import IndexHome
-from guidechat.index.retriever import HybridRetriever
+from guidechat.index.manifest import Manifest
+from guidechat.index.retriever import HybridRetriever, Only, only_for
 from guidechat.ingest.chunk import short_title
 from guidechat.llm import ChatModel, LLMUnavailable, build_chat_model
-from guidechat.types import Answer, Audience, Citation, Composer, Draft, Passage, Removed, Session, Source, Turn
+from guidechat.types import (
+    Answer,
+    Audience,
+    Citation,
+    Composer,
+    Draft,
+    LegendEntry,
+    Passage,
+    Removed,
+    Scope,
+    Session,
+    Source,
+    Turn,
+)
 
 RANKING_DEPTH = 30  # passages kept on the answer for eval: deep enough to rank 10 distinct documents
 
@@ -49,12 +66,42 @@ class ChatPipeline:
         self.follower = home.follow(self._use_bm25) if home.shared else None
         self.model = model if model is not None else build_chat_model(s)
         self.generator = GenerativeComposer(self.model) if self.model is not None else None
+        # trust (#7): dates, levels of evidence, agreeing and differing documents; follow-up questions
+        self._manifest: Manifest | None = None
+        self._legend: dict[str, LegendEntry] | None = None
+        self.trust = TrustReview(s, home.embedder.embed_sentences, self.legend)
+        self.suggester = Suggester(self._chunk_ids, home.store.get, s.suggested_followups)
 
     def _use_bm25(self, bm25: Bm25Index) -> None:
         """Swap in the BM25 index rebuilt after another process's ingest; the term weights follow it."""
         self.retriever = HybridRetriever(self.home.store, bm25, self.home.embedder, self.settings)
         self.weights = TermWeights(bm25.document_frequency, len(bm25))
         self.composer.weights = self.weights
+        self._manifest, self._legend = None, None
+
+    def reload(self) -> None:
+        """Take up this process's own ingest or removal (the library): BM25, term weights, cached manifest."""
+        self._use_bm25(self.home.load_bm25())
+        self.suggester.clear()
+
+    def manifest(self) -> Manifest:
+        if self._manifest is None:
+            self._manifest = self.home.manifest()
+        return self._manifest
+
+    def legend(self) -> dict[str, LegendEntry]:
+        """Level-of-evidence definitions from the indexed levels-of-evidence summaries (read once)."""
+        if self._legend is None:
+            docs = {k: (e.title, e.url, e.chunk_ids) for k, e in self.manifest().documents.items()}
+            self._legend = load_legend(docs, self.home.store.get)
+        return self._legend
+
+    def _chunk_ids(self, key: str) -> list[str]:
+        entry = self.manifest().documents.get(key)
+        return entry.chunk_ids if entry else []
+
+    def _only(self, scope: Scope) -> Only | None:
+        return only_for(self.manifest(), scope.documents, scope.audience) if scope else None
 
     def close(self) -> None:
         """Stop following the shared index (a no-op for an embedded one)."""
@@ -85,7 +132,8 @@ class ChatPipeline:
         timings["condense"] = _ms(t)
 
         t = time.perf_counter()
-        retrieval = self.retriever.retrieve(query, audience)
+        audience = session.scope.audience or audience  # restricted to one audience: answered for it
+        retrieval = self.retriever.retrieve(query, audience, only=self._only(session.scope))
         if query != question:
             retrieval.passages = favour_own_terms(retrieval.passages, question, query, s.followup_own_terms_boost)
         timings["retrieve"] = _ms(t)
@@ -96,13 +144,14 @@ class ChatPipeline:
         support = measure_support(question, top, self.weights)
         answer_md, best = "", 0.0
         citations: tuple[Citation, ...] = ()
+        reconciled: Reconciled | None = None
         abstained = should_abstain(support, s.abstain_min_support, s.abstain_coverage_weight)
         unknown = [] if abstained else unknown_names(question, self.retriever.phrase_in_corpus, self.weights.known)
         if unknown:
             abstained = True
             support = Support(support.similarity, support.coverage, tuple(unknown) + support.missing)
         if not abstained:
-            answer_md, citations, best = self.composer.compose(query, top, audience)
+            answer_md, citations, best, reconciled = self.trust.compose(self.composer, query, top, audience)
             abstained = not citations or best < s.min_answer_score
         if abstained:
             answer_md, citations = _abstention_markdown(support), ()
@@ -147,6 +196,11 @@ class ChatPipeline:
             generated_sentences=generated,
             removed=removed,
         )
+        t = time.perf_counter()
+        answer = self.trust.annotate(answer, reconciled, top)
+        answer = replace(answer, followups=self.suggester.suggest(answer, top))
+        timings["trust"] = _ms(t)
+        timings["total"] = _ms(started)
         session.turns.append(Turn(question=question, query=query, answer=answer))
         yield answer
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from guidechat.chat.render_trust import decorate_body, legend_block, reference_marks, trust_blocks
 from guidechat.chat.safe_markdown import escape_text, link
 from guidechat.types import Answer, Citation
 
@@ -24,15 +25,20 @@ def render_references(answer: Answer) -> str:
 
 
 def _updated(c: Citation) -> str:
-    return f" (updated {c.updated})" if c.updated else ""
+    return (f" (updated {c.updated})" if c.updated else "") + reference_marks(c)
 
 
 def render_markdown(answer: Answer) -> str:
-    """The whole answer as a reader sees it: a note (generated answers), body, references, disclaimer."""
+    """The whole answer as a reader sees it: a note (generated answers), body with level-of-evidence badges,
+    where sources differ or are old, references, the levels of evidence shown, disclaimer."""
     parts = [f"> **Note:** {answer.note}"] if answer.note else []
-    parts.append(answer.markdown.strip())
+    parts.append(decorate_body(answer.markdown.strip(), answer))
+    parts += trust_blocks(answer)
     refs = render_references(answer)
     if refs:
         parts.append(refs)
+    legend = legend_block(answer)
+    if legend:
+        parts.append(legend)
     parts.append(f"*{answer.disclaimer}*")
     return "\n\n".join(parts)

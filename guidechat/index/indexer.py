@@ -273,7 +273,27 @@ def _drop_orphans(home: IndexHome, manifest: Manifest, report: IngestReport) -> 
 
 
 def _prune(home: IndexHome, manifest: Manifest, report: IngestReport) -> bool:
-    gone = [key for key in manifest.documents if not Path(key).exists()]
+    return _drop(home, manifest, [key for key in manifest.documents if not Path(key).exists()], report)
+
+
+def remove_documents(home: IndexHome, keys: Iterable[str]) -> IngestReport:
+    """Take documents out of the index by manifest key (the path they were read from), files there or not; BM25
+    is rebuilt, so nothing of them is retrieved any more. An unknown key is an error naming it."""
+    started = time.perf_counter()
+    report = IngestReport()
+    manifest = home.manifest()
+    wanted = list(dict.fromkeys(keys))
+    unknown = [key for key in wanted if key not in manifest.documents]
+    if unknown:
+        raise ValueError(f"not in the index: {', '.join(unknown)}")
+    if _drop(home, manifest, wanted, report) and not home.shared:
+        Bm25Index.build(home.store.all_chunks()).save(home.bm25_path, manifest.digest())
+    report.chunks_total = len(manifest.chunk_ids())
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _drop(home: IndexHome, manifest: Manifest, gone: list[str], report: IngestReport) -> bool:
     stale = [cid for key in gone for cid in manifest.documents.pop(key).chunk_ids]
     if gone:  # first: a crash now leaves orphans, dropped by the next ingest, never listed chunks that are gone
         home.save_manifest(manifest)

@@ -8,8 +8,28 @@ from dataclasses import dataclass, field
 from guidechat.config import Settings
 from guidechat.index.bm25 import Bm25Index
 from guidechat.index.embed import Embedder
+from guidechat.index.manifest import Manifest
 from guidechat.index.store import VectorStore
 from guidechat.types import Audience, Chunk, Passage
+
+
+@dataclass(frozen=True)
+class Only:
+    """A restriction to some documents (Scope resolved against the manifest): their ids and chunk ids."""
+
+    doc_ids: frozenset[str]
+    chunk_ids: frozenset[str]
+
+
+def only_for(manifest: Manifest, keys: frozenset[str], audience: Audience | None) -> Only:
+    """The documents a Scope allows: those keys (all when none), and of them those for the audience (documents for
+    anyone included)."""
+    entries = [
+        entry
+        for key, entry in manifest.documents.items()
+        if (not keys or key in keys) and (audience is None or entry.audience in (audience, "any"))
+    ]
+    return Only(frozenset(e.doc_id for e in entries), frozenset(c for e in entries for c in e.chunk_ids))
 
 
 @dataclass
@@ -29,7 +49,8 @@ class HybridRetriever:
         self.embedder = embedder
         self.settings = settings
 
-    def retrieve(self, query: str, audience: Audience, n: int | None = None) -> Retrieval:
+    def retrieve(self, query: str, audience: Audience, n: int | None = None, only: Only | None = None) -> Retrieval:
+        """Fused passages; with `only`, from those documents alone."""
         s = self.settings
         n = n or s.candidates
         timings: dict[str, float] = {}
@@ -38,12 +59,16 @@ class HybridRetriever:
         timings["embed"] = _ms(t)
 
         t = time.perf_counter()
-        dense_all = self.store.query(vector, n)
-        dense_pref = self.store.query(vector, n, audience)
+        doc_ids = only.doc_ids if only is not None else None
+        dense_all = self.store.query(vector, n, doc_ids=doc_ids)
+        dense_pref = self.store.query(vector, n, audience, doc_ids=doc_ids)
         timings["dense"] = _ms(t)
 
         t = time.perf_counter()
-        lexical = self.bm25.search(query, n * 4)
+        if only is None:
+            lexical = self.bm25.search(query, n * 4)
+        else:  # every match, then only the allowed ones: a few documents may rank far down the whole corpus
+            lexical = [(cid, v) for cid, v in self.bm25.search(query, len(self.bm25)) if cid in only.chunk_ids][: n * 4]
         timings["bm25"] = _ms(t)
 
         t = time.perf_counter()

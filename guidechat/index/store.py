@@ -4,7 +4,7 @@ under the home folder or on a Chroma server (`chroma run`) shared by several app
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -107,9 +107,10 @@ class VectorStore:
         return chunks
 
     def query(
-        self, vector: list[float], n: int, audience: Audience | None = None
+        self, vector: list[float], n: int, audience: Audience | None = None, doc_ids: Collection[str] | None = None
     ) -> list[tuple[Chunk, float]]:
-        """Nearest chunks with their cosine similarity, optionally only one audience's documents."""
+        """Nearest chunks with their cosine similarity, optionally only one audience's documents, optionally only
+        the documents with these ids."""
         from llama_index.core.vector_stores.types import (
             FilterOperator,
             MetadataFilter,
@@ -117,12 +118,14 @@ class VectorStore:
             VectorStoreQuery,
         )
 
-        if self.count() == 0:
+        if self.count() == 0 or (doc_ids is not None and not doc_ids):
             return []
-        filters = None
+        accepted: list[MetadataFilter | MetadataFilters] = []
         if audience:  # documents written for anyone count for both audiences
-            accepted = MetadataFilter(key="audience", value=[audience, "any"], operator=FilterOperator.IN)
-            filters = MetadataFilters(filters=[accepted])
+            accepted.append(MetadataFilter(key="audience", value=[audience, "any"], operator=FilterOperator.IN))
+        if doc_ids is not None:
+            accepted.append(MetadataFilter(key="doc_id", value=sorted(doc_ids), operator=FilterOperator.IN))
+        filters = MetadataFilters(filters=accepted) if accepted else None
         result = self._store.query(VectorStoreQuery(query_embedding=vector, similarity_top_k=n, filters=filters))
         out = []
         for node, sim in zip(result.nodes or [], result.similarities or [], strict=True):

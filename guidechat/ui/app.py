@@ -9,9 +9,20 @@ from typing import Any
 import gradio as gr
 
 from guidechat.chat.render import render_markdown
+from guidechat.chat.render_trust import reference_marks
 from guidechat.chat.safe_markdown import escape_text, inert, link
 from guidechat.config import Settings
+from guidechat.library import Library
 from guidechat.types import AUDIENCES, Answer, Asker, Audience, Draft, Session, StreamingAsker
+from guidechat.ui.answer_tools import (
+    FEEDBACK_OPTIONS,
+    after_answer,
+    answer_tools,
+    apply_scope,
+    feedback_handler,
+    reset_tools,
+)
+from guidechat.ui.library import library_tab, show_scope
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +50,7 @@ def render_sources(answer: Answer) -> str:
     if answer.citations:
         parts = []
         for c in answer.citations:
-            updated = f" · updated {c.updated}" if c.updated else ""
+            updated = (f" · updated {c.updated}" if c.updated else "") + reference_marks(c)
             head = f"**[{c.n}] {link(c.title, c.url)}**  \n*{escape_text(c.section)}*{updated}"
             parts.append(f"{head}\n\n{_quote(inert(c.text))}")
         return "\n\n---\n\n".join(parts)
@@ -63,8 +74,16 @@ def _check_length(question: str, limit: int) -> None:
         raise gr.Error(f"The question is too long ({len(question):,} characters; the limit is {limit:,}).")
 
 
+def _library_for(asker: Asker) -> Library | None:
+    """The document library, when the asker is the chat pipeline over an index (tests may hand in other askers)."""
+    from guidechat.chat.pipeline import ChatPipeline
+
+    return Library(asker.home, asker.reload) if isinstance(asker, ChatPipeline) else None
+
+
 def build_app(asker: Asker, examples: list[str] | None = None, settings: Settings | None = None) -> gr.Blocks:
     limits = settings or Settings()
+    library = _library_for(asker)
 
     def add_question(question: str, history: list[Message]) -> tuple[list[Message], Any, Any]:
         question = (question or "").strip()
@@ -139,37 +158,58 @@ def build_app(asker: Asker, examples: list[str] | None = None, settings: Setting
         session = gr.State(value=None)
         pending = gr.State(value="")
         gr.Markdown("# guidechat\nAnswers from clinical guideline documents, with citations.")
-        with gr.Row():
-            with gr.Column(scale=3):
-                # no autoscroll: a long answer is read from its bottom line down
-                chat = gr.Chatbot(label="Conversation", elem_id="chat", height=640, feedback_options=None,
-                                  autoscroll=False,
-                                  buttons=["copy", "copy_all"])
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat-tab"):
                 with gr.Row():
-                    question = gr.Textbox(
-                        placeholder="Ask a question about the guidelines…", show_label=False,
-                        elem_id="question", scale=5, lines=1, max_lines=4, max_length=limits.max_question_chars,
-                    )
-                    ask = gr.Button("Ask", variant="primary", elem_id="ask", scale=1)
-                with gr.Row():
-                    audience = gr.Radio(list(AUDIENCES), value="clinician", label="Audience",
-                                        elem_id="audience")
-                    new = gr.Button("New conversation", elem_id="new")
-                gr.Examples(examples=[[q] for q in (examples or DEFAULT_EXAMPLES)], inputs=[question],
-                            label="Example questions")
-            with gr.Column(scale=2):
-                gr.Markdown("### Sources")
-                sources = gr.Markdown(SOURCES_EMPTY, elem_id="sources")
+                    with gr.Column(scale=3):
+                        # no autoscroll: a long answer is read from its bottom line down
+                        chat = gr.Chatbot(label="Conversation", elem_id="chat", height=640,
+                                          feedback_options=FEEDBACK_OPTIONS if library else None,
+                                          autoscroll=False,
+                                          buttons=["copy", "copy_all"])
+                        tools = answer_tools()
+                        scope = gr.Markdown(elem_id="scope-note")
+                        with gr.Row():
+                            question = gr.Textbox(
+                                placeholder="Ask a question about the guidelines…", show_label=False,
+                                elem_id="question", scale=5, lines=1, max_lines=4,
+                                max_length=limits.max_question_chars,
+                            )
+                            ask = gr.Button("Ask", variant="primary", elem_id="ask", scale=1)
+                        with gr.Row():
+                            audience = gr.Radio(list(AUDIENCES), value="clinician", label="Audience",
+                                                elem_id="audience")
+                            new = gr.Button("New conversation", elem_id="new")
+                        gr.Examples(examples=[[q] for q in (examples or DEFAULT_EXAMPLES)], inputs=[question],
+                                    label="Example questions")
+                    with gr.Column(scale=2):
+                        gr.Markdown("### Sources")
+                        sources = gr.Markdown(SOURCES_EMPTY, elem_id="sources")
+            controls = library_tab(library) if library else None
+        if controls is not None and library is not None:
+            show_scope(controls, scope, library)
 
-        for trigger in (ask.click, question.submit):
-            trigger(add_question, [question, chat], [chat, question, pending],
-                    api_visibility="private", queue=False).then(
+        # a follow-up button asks its own label, as the question box asks what was typed
+        triggers = [(ask.click, question), (question.submit, question), *((b.click, b) for b in tools.followups)]
+        for trigger, asked in triggers:
+            step = trigger(add_question, [asked, chat], [chat, question, pending],
+                           api_visibility="private", queue=False)
+            if controls is not None:  # the library tab's restriction, on the session asked in
+                step = step.then(apply_scope, [session, controls.only_documents, controls.only_audience], [session],
+                                 api_visibility="private", queue=False)
+            step.then(
                 respond_stream if isinstance(asker, StreamingAsker) else respond,
                 [pending, chat, audience, session], [chat, sources, session],
                 api_visibility="private").then(
+                after_answer, [chat, session, tools.shown], tools.outputs, api_visibility="private",
+                queue=False).then(
                 lambda: gr.update(interactive=True), None, [question], api_visibility="private", queue=False)
-        new.click(new_conversation, None, [chat, sources, question, session], api_visibility="private")
-        chat.clear(new_conversation, None, [chat, sources, question, session], api_visibility="private")
+        for clear in (new.click, chat.clear):
+            clear(new_conversation, None, [chat, sources, question, session], api_visibility="private").then(
+                reset_tools, None, tools.outputs, api_visibility="private", queue=False)
+        if library is not None:  # thumbs up / down, "wrong citation": eval cases in the home folder
+            chat.like(feedback_handler(library.home.root), [tools.shown], None, api_visibility="private",
+                      queue=False)
 
         # API for gradio_client: Client(url).predict(question, audience, api_name="/answer") -> Answer JSON.
         api_question = gr.Textbox(visible=False, label="question")
