@@ -221,6 +221,8 @@ def test_reconcile_swaps_in_the_newer_twin(trust_pipeline) -> None:  # type: ign
     done = trust_pipeline.trust.reconcile([older], [older, newer], passages)
     assert done.chosen == [newer]
     assert done.preferred == [(newer, older)]
+    both = trust_pipeline.trust.reconcile([older, newer], [older, newer], passages)
+    assert both.chosen == [newer] and both.preferred == [(newer, older)]  # said once, by the newer
 
 
 @pytest.mark.slow

@@ -160,7 +160,9 @@ class TrustReview:
             noted.add(frozenset((i, twin)))
             newer, older = (twin, i) if is_newer(docs[twin].updated, docs[i].updated) else (i, twin)
             if older in result:
-                if newer in result:
+                # the newer one in its place, unless the answer already says that (it, or its own twin)
+                said = any(similar[newer, r] >= s.same_point_similarity for r in result if r != older)
+                if said:
                     result.remove(older)
                 else:
                     result[result.index(older)] = newer
