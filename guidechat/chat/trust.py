@@ -46,7 +46,7 @@ from guidechat.types import (
 
 MAX_DISAGREEMENTS = 2
 MAX_SIDES = 5  # sentences shown for one point, from two documents or more
-POOL_SIZE = 24  # the composer's ranked sentences looked at beside the chosen ones
+POOL_SIZE = 24  # sentences looked at beside the chosen ones (the composer's shortlist)
 
 
 @dataclass
@@ -80,7 +80,9 @@ def _pool(composer: ExtractiveComposer, query: str, passages: Sequence[Passage])
             if _quotable(sentence):
                 found = stems(sentence)
                 lexical.append(Candidate(sentence, p_index, order, sum(w for t, w in terms if t in found) / total))
-    shortlist = sorted(lexical, key=lambda c: c.score, reverse=True)[:POOL_SIZE]
+    # the composer's own shortlist size where it has one: the same sentences, so their vectors are cached
+    size = int(getattr(composer, "shortlist", POOL_SIZE))
+    shortlist = sorted(lexical, key=lambda c: c.score, reverse=True)[:size]
     if not shortlist:
         return []
     rows = _unit_rows(composer.embed_sentences([c.text for c in shortlist]))
