@@ -90,7 +90,7 @@ def iter_sections(doc: Document, skipped: tuple[str, ...] = ()) -> Iterator[Sect
         if heading:
             yield from flush()
             level = len(heading.group(1))
-            text = heading_text(heading.group(2))[:1000]  # the longest PDQ heading has 234 characters
+            text = heading_text(heading.group(2))[:4000]  # the longest PDQ heading has 234 characters
             text = plain_text(clean_line(text, doc.meta.url)).strip("* ")  # "*In vitro* studies"
             while stack and stack[-1][0] >= level:
                 stack.pop()
