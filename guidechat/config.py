@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     max_sentences_per_passage: int = 2  # spread the answer over more passages (and guidelines)
     min_sentence_score: float = 0.30
     min_answer_score: float = 0.30  # abstain when even the best sentence scores below this
+    compose_shortlist: int = 24  # sentences embedded per answer (the lexically best); embedding them is the cost
 
     # abstention: abstain when the best passage is neither close in meaning nor in words
     # support = cosine similarity of the best top passage + weight x IDF share of the question's terms they hold

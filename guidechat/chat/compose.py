@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
 
 from guidechat.chat.terms import TermWeights, query_terms
 from guidechat.text import split_sentences, stem, stems
 from guidechat.types import Audience, Citation, Passage
 
 Vector = list[float]
+Matrix = NDArray[np.float32]
 
 _LIST_MARKER = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _SEE_ALSO = re.compile(r"^(?:For more information|For information|See the|To learn more)", re.I)
@@ -61,11 +64,11 @@ def _quotable(sentence: str) -> bool:
     return 5 <= len(words) <= 90 and not sentence.rstrip().endswith(":") and not _SEE_ALSO.match(sentence)
 
 
-def _cosine(a: Vector, b: Vector) -> float:
-    dot = sum(x * y for x, y in zip(a, b, strict=True))
-    na = math.sqrt(sum(x * x for x in a))
-    nb = math.sqrt(sum(y * y for y in b))
-    return dot / (na * nb) if na and nb else 0.0
+def _cosines(query: Vector, rows: Matrix) -> list[float]:
+    q = np.asarray(query, dtype=np.float32)
+    norms = np.linalg.norm(rows, axis=1) * float(np.linalg.norm(q))
+    dots = rows @ q
+    return [float(d / n) if n else 0.0 for d, n in zip(dots, norms, strict=True)]
 
 
 class ExtractiveComposer:
@@ -73,10 +76,11 @@ class ExtractiveComposer:
         self,
         weights: TermWeights,
         embed_query: Callable[[str], Vector],
-        embed_sentences: Callable[[list[str]], list[Vector]],
+        embed_sentences: Callable[[list[str]], Matrix],
         max_sentences: int = 6,
         max_per_passage: int = 3,
         min_score: float = 0.3,
+        shortlist: int = 24,
     ) -> None:
         self.weights = weights
         self.embed_query = embed_query
@@ -84,6 +88,7 @@ class ExtractiveComposer:
         self.max_sentences = max_sentences
         self.max_per_passage = max_per_passage
         self.min_score = min_score
+        self.shortlist = shortlist  # sentences embedded per answer, the lexically best: the embedding is the cost
 
     def select(self, query: str, passages: Sequence[Passage]) -> list[Candidate]:
         """The sentences that answer best: meaning (embedding) plus the query's rare words, then a cut."""
@@ -99,13 +104,13 @@ class ExtractiveComposer:
                 candidates.append(Candidate(sentence, p_index, order, lexical))
         if not candidates:
             return []
-        shortlist = sorted(candidates, key=lambda c: c.score, reverse=True)[:24]
+        shortlist = sorted(candidates, key=lambda c: c.score, reverse=True)[: self.shortlist]
         qv = self.embed_query(query)
-        vectors = self.embed_sentences([c.text for c in shortlist])
+        cosines = _cosines(qv, self.embed_sentences([c.text for c in shortlist]))
         rescored = []
-        for cand, vector in zip(shortlist, vectors, strict=True):
+        for cand, cosine in zip(shortlist, cosines, strict=True):
             rank_prior = 0.04 * (len(passages) - cand.passage) / max(len(passages), 1)
-            score = 0.6 * _cosine(qv, vector) + 0.4 * cand.score + rank_prior
+            score = 0.6 * cosine + 0.4 * cand.score + rank_prior
             rescored.append(Candidate(cand.text, cand.passage, cand.order, score))
         rescored.sort(key=lambda c: c.score, reverse=True)
         chosen: list[Candidate] = []

@@ -61,6 +61,7 @@ class ChatPipeline:
             max_sentences=s.max_sentences,
             max_per_passage=s.max_sentences_per_passage,
             min_score=s.min_sentence_score,
+            shortlist=s.compose_shortlist,
         )
         # on a shared Chroma server, take up what other processes ingest (guidechat/index/shared.py)
         self.follower = home.follow(self._use_bm25) if home.shared else None

@@ -2,15 +2,47 @@
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
 Vector = list[float]
+Matrix = NDArray[np.float32]
+
+
+class _Lru:
+    """A bounded cache shared by the server's worker threads."""
+
+    def __init__(self, capacity: int) -> None:
+        self._items: OrderedDict[str, Any] = OrderedDict()
+        self._capacity = capacity
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key: str) -> Any:
+        with self._lock:
+            value = self._items.get(key)
+            if value is None:
+                self.misses += 1
+            else:
+                self.hits += 1
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: str, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._capacity:
+                self._items.popitem(last=False)
 
 
 class Embedder:
-    """Loads the model once; embeds passages in length-sorted batches and caches query vectors."""
+    """Loads the model once; embeds passages in length-sorted batches and caches query and sentence vectors."""
 
     def __init__(self, model_path: str, batch_size: int = 64, threads: int = 0) -> None:
         import torch
@@ -25,8 +57,11 @@ class Embedder:
         )
         LlamaSettings.embed_model = self._model
         LlamaSettings.llm = MockLLM()  # no LLM on this path; never reach for llama-index's default remote one
-        self._tokenizer: Any = self._model._model.tokenizer
-        self._cache: OrderedDict[str, Vector] = OrderedDict()
+        self._encoder: Any = self._model._model  # the SentenceTransformer
+        self._tokenizer: Any = self._encoder.tokenizer
+        self._queries = _Lru(1024)
+        # sentences of passages many questions retrieve come back often; 20,000 of them take ~30 MB
+        self._sentences = _Lru(20_000)
 
     def count_tokens(self, text: str) -> int:
         return len(self._tokenizer.encode(text, add_special_tokens=False))
@@ -46,15 +81,31 @@ class Embedder:
         return vectors
 
     def embed_query(self, text: str) -> Vector:
-        cached = self._cache.get(text)
+        cached: Vector | None = self._queries.get(text)
         if cached is not None:
-            self._cache.move_to_end(text)
             return cached
         vector = self._model.get_query_embedding(text)
-        self._cache[text] = vector
-        if len(self._cache) > 1024:
-            self._cache.popitem(last=False)
+        self._queries.put(text, vector)
         return vector
 
-    def embed_sentences(self, texts: list[str]) -> list[Vector]:
-        return self._model.get_text_embedding_batch(texts) if texts else []
+    def embed_sentences(self, texts: list[str]) -> Matrix:
+        """Unit vectors of short texts, one row each; each distinct text is embedded once."""
+        found: dict[str, Matrix] = {}
+        missing: list[str] = []
+        for text in dict.fromkeys(texts):
+            cached = self._sentences.get(text)
+            if cached is None:
+                missing.append(text)
+            else:
+                found[text] = cached
+        if missing:
+            # small batches: sentence-transformers sorts by length, so each batch pads to a similar length
+            embedded = self._encoder.encode(
+                missing, batch_size=8, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            )
+            for text, vector in zip(missing, embedded, strict=True):
+                found[text] = np.asarray(vector, dtype=np.float32)
+                self._sentences.put(text, found[text])
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.stack([found[t] for t in texts])

@@ -1,0 +1,60 @@
+"""The speed work (#5) on composing: sentence vectors cached by text, and only a shortlist of sentences embedded."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from guidechat.chat.compose import ExtractiveComposer
+from guidechat.chat.terms import TermWeights
+from guidechat.types import Chunk, DocMeta, Passage
+
+
+@pytest.fixture(scope="module")
+def embedder():  # type: ignore[no-untyped-def]
+    from guidechat.config import Settings
+    from guidechat.index.embed import Embedder
+
+    return Embedder(Settings().resolved_embed_model())
+
+
+@pytest.mark.slow
+def test_sentence_vectors_are_cached_by_text_and_match_a_fresh_encoding(embedder) -> None:  # type: ignore[no-untyped-def]
+    texts = ["Tamoxifen is the standard adjuvant therapy for men.", "MRI is safe in pregnancy without contrast."]
+    before = embedder._sentences.misses
+    first = embedder.embed_sentences([texts[0], texts[1], texts[0]])
+    assert first.shape == (3, 384)
+    assert embedder._sentences.misses - before == 2, "a text repeated in one call is embedded once"
+    np.testing.assert_allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_array_equal(first[0], first[2])
+
+    hits = embedder._sentences.hits
+    again = embedder.embed_sentences([texts[1], texts[0]])
+    assert embedder._sentences.hits - hits == 2 and embedder._sentences.misses - before == 2
+    np.testing.assert_array_equal(again, first[[1, 0]])
+    fresh = embedder._encoder.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    np.testing.assert_allclose(first[:2], fresh, atol=1e-5)
+    assert embedder.embed_sentences([]).size == 0
+
+
+def _passage(text: str) -> Passage:
+    doc = DocMeta(title="Doc", url="https://example.org/doc", updated="2024-01-01")
+    return Passage(chunk=Chunk(id="c1", doc_id="d1", text=text, doc=doc, section=("Treatment",)), score=1.0)
+
+
+def test_only_the_lexically_best_sentences_are_embedded() -> None:
+    sentences = [f"Sentence number {i} talks about filler words only here." for i in range(10)]
+    sentences.insert(4, "Tamoxifen is the standard adjuvant therapy for men with breast cancer.")
+    embedded: list[list[str]] = []
+
+    def embed_sentences(texts: list[str]) -> np.ndarray:  # type: ignore[type-arg]
+        embedded.append(texts)
+        return np.array([[1.0, 0.0] if "Tamoxifen" in t else [0.0, 1.0] for t in texts], dtype=np.float32)
+
+    composer = ExtractiveComposer(
+        TermWeights(lambda term: 1, 100), lambda q: [1.0, 0.0], embed_sentences, shortlist=3, min_score=0.0
+    )
+    chosen = composer.select("tamoxifen adjuvant therapy in men", [_passage(" ".join(sentences))])
+    assert len(embedded) == 1 and len(embedded[0]) == 3
+    assert embedded[0][0].startswith("Tamoxifen"), "the sentence holding the question's words is on the shortlist"
+    assert chosen[0].text.startswith("Tamoxifen")
