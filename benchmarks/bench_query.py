@@ -6,7 +6,8 @@ llama-index defaults (its persisted index of the same files, top 2) asked the sa
 Extractive answers, in-process, after one warm-up question per system. Multi-turn cases are asked turn by turn in
 one session (so condense has follow-ups to rewrite); every question is asked once, so the query-vector cache never
 hits, while the sentence-vector cache fills as a server's would. Stages come from Answer.timings_ms: condense,
-retrieve_embed, retrieve_dense, retrieve_bm25, retrieve_fuse, compose (abstention checks and composing) and total.
+retrieve_embed, retrieve_dense, retrieve_bm25, retrieve_fuse, compose (abstention checks, composing, preferring
+newer documents), trust (annotations and suggested follow-ups) and total.
 Questions alternate between the two systems one by one, so load from other processes falls on both alike.
 The index is only read; llama-index defaults are loaded from <home>/baselines/llamaindex-defaults (built there,
 as `guidechat eval --preset llamaindex-defaults` does, when missing).
@@ -21,7 +22,7 @@ from pathlib import Path
 from bench_common import Results, cases, default_home, log, summary
 
 STAGES = ("condense", "retrieve_embed", "retrieve_dense", "retrieve_bm25", "retrieve_fuse", "retrieve", "compose",
-          "total")
+          "trust", "total")
 
 
 def main() -> None:

@@ -71,6 +71,14 @@ def ingest_section(sub: dict[str, Any] | None, full: dict[str, Any] | None, targ
                      f"{one['removed']} removed) | a rebuild: {li_s:,.0f} s | "
                      + (f"{_x(cli_one['seconds'], li_s)} |" if li else "– |"))
         lines.append(f"| model load (once per process) | {data['model_load_s']:.1f} s | | |")
+        if li and li.get("word_pieces"):
+            read, held = li["word_pieces_read"], li["word_pieces"]
+            lines += ["", (
+                f"What each system's embeddings read: guidechat embeds every chunk whole ({data['tokens']:,} word "
+                f"pieces, none cut off). llama-index defaults' {li['nodes']:,} nodes (SentenceSplitter, 1,024 "
+                f"tokenizer tokens each) hold {held:,} word pieces, of which the model reads the first 256 of each "
+                f"node: {read:,} ({read / held:.0%}); the rest of the text is never embedded. Per word piece read: "
+                f"guidechat {data['tokens'] / g['seconds']:,.0f}/s, llama-index defaults {read / li_s:,.0f}/s.")]
         lines += [
             "",
             f"Embedding ceiling on {at_ours['chunks']:,} of these chunk texts (random sample), forward pass alone:",
@@ -103,7 +111,8 @@ def query_section(q: dict[str, Any], targets: list[str]) -> list[str]:
     b = q.get("baseline_ms")
     names = {"condense": "condense (follow-up rewrite)", "retrieve_embed": "embed query",
              "retrieve_dense": "dense (two Chroma queries)", "retrieve_bm25": "BM25", "retrieve_fuse": "fusion",
-             "retrieve": "retrieval (the four above)", "compose": "abstain checks + compose",
+             "retrieve": "retrieval (the four above)", "compose": "abstain checks + compose (+ newer-document check)",
+             "trust": "trust annotations + suggested follow-ups",
              "total": "**end to end (`ask`)**"}
     lines = [
         "### Query latency, full index",

@@ -58,3 +58,27 @@ def test_only_the_lexically_best_sentences_are_embedded() -> None:
     assert len(embedded) == 1 and len(embedded[0]) == 3
     assert embedded[0][0].startswith("Tamoxifen"), "the sentence holding the question's words is on the shortlist"
     assert chosen[0].text.startswith("Tamoxifen")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("audience", ["clinician", "patient"])
+def test_audience_query_from_an_unfiltered_scan_equals_chromas_filtered_query(slice_home, audience) -> None:  # type: ignore[no-untyped-def]
+    from guidechat.config import Settings
+    from guidechat.index.indexer import IndexHome
+
+    home = IndexHome(Settings(home=slice_home))
+    store = home.store
+    for question in ("Is MRI safe during pregnancy?", "How are testicular cancers found early?"):
+        vector = home.embedder.embed_query(question)
+        for n in (3, 40, store.count() + 5):
+            scanned = store.query(vector, n, audience)
+            store_filtered = store._nearest_of_audience  # the fallback alone: Chroma's own filter
+            store._nearest_of_audience = lambda *args: None  # type: ignore[method-assign]
+            try:
+                filtered = store.query(vector, n, audience)
+            finally:
+                store._nearest_of_audience = store_filtered  # type: ignore[method-assign]
+            assert [c.id for c, _ in scanned] == [c.id for c, _ in filtered]
+            assert [c for c, _ in scanned] == [c for c, _ in filtered], "the same chunks, metadata and all"
+            assert [s for _, s in scanned] == pytest.approx([s for _, s in filtered], abs=1e-5)
+            assert all(c.doc.audience in (audience, None) for c, _ in scanned)
