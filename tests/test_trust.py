@@ -72,6 +72,23 @@ def test_recommendations_and_ages_in_real_sentences() -> None:
     assert ages_named("ultrasonography in men younger than 25 years") == {25}
 
 
+def test_same_claim_needs_the_words_to_agree() -> None:
+    from guidechat.chat.trust import same_claim
+
+    cervical = "Cervical cancer is relatively rare but is diagnosed most frequently in women aged 35 to 44 years."
+    assert same_claim(cervical, cervical)
+    assert not same_claim("Anatomy of the male breast.", "Anatomy of the female breast.")  # captions, 2 summaries
+    assert same_claim(  # the same sentence in two CAM summaries, one with a glossary link
+        "Separate levels of evidence scores are assigned to qualifying human studies on the basis of statistical "
+        "strength of the study design and scientific strength of the treatment outcomes measured.",
+        "Separate levels of evidence scores are assigned to qualifying human studies on the basis of statistical "
+        "strength of the study design and [scientific](https://www.cancer.gov/Common/PopUps/popDefinition.aspx?"
+        "id=44724&version=healthprofessional) strength of the treatment outcomes measured.")
+    assert not same_claim(cervical, cervical.replace("35 to 44", "45 to 54"))
+    assert not same_claim("Genetic testing is recommended in patients older than 50 years.",
+                          "Genetic testing is not recommended in patients older than 50 years.")
+
+
 def test_stale_after_the_configured_years() -> None:
     today = dt.date(2026, 11, 28)
     assert is_stale("2018-08-22", 5, today)

@@ -2,10 +2,11 @@
 
 - recency: each citation shows its source's updated date, and one updated longer ago than stale_after_years
   is flagged (Citation.stale);
-- same point, newer preferred: two quotable sentences from different documents whose embeddings are at least
-  same_point_similarity close (cosine) say the same thing; when both documents are dated (differently), the newer
-  document's sentence is the one quoted (in place of the older one, when the composer chose that) and the answer
-  names both documents and dates (Preference);
+- same point, newer preferred: two quotable sentences from different documents say the same thing when their
+  embeddings are at least same_point_similarity close (cosine) and their words agree too (same_claim: most content
+  words shared, the same numbers and negations; "Anatomy of the male breast." is not "... female breast.", however
+  close the vectors); when both documents are dated (differently), the newer document's sentence is the one quoted
+  (in place of the older one, when the composer chose that) and the answer names both documents and dates;
 - disagreement: a quoted recommendation and the recommendations at least disagreement_similarity close to it
   (cosine) make one point; when two of them from different documents differ (one recommends and the other
   advises against, or both recommend for different ages: guidechat/chat/disagree.py), the point is shown side by
@@ -30,7 +31,9 @@ from guidechat.chat.disagree import Recommendation, difference, recommendation
 from guidechat.chat.evidence import is_legend_document, legend_from_chunks
 from guidechat.chat.recency import is_newer, is_stale
 from guidechat.chat.terms import query_terms
+from guidechat.chat.verify import content_stems, negations, numbers
 from guidechat.config import Settings
+from guidechat.ingest.clean import plain_text
 from guidechat.text import stem, stems
 from guidechat.types import (
     Answer,
@@ -44,6 +47,7 @@ from guidechat.types import (
     Trust,
 )
 
+SAME_WORDS = 0.6  # share of content words (Jaccard) two sentences saying the same thing have in common
 MAX_DISAGREEMENTS = 2
 MAX_SIDES = 5  # sentences shown for one point, from two documents or more
 POOL_SIZE = 24  # sentences looked at beside the chosen ones (the composer's shortlist)
@@ -90,6 +94,15 @@ def _pool(composer: ExtractiveComposer, query: str, passages: Sequence[Passage])
     scored = [replace(c, score=0.6 * float(row @ query_row) + 0.4 * c.score)
               for c, row in zip(shortlist, rows, strict=True)]
     return sorted((c for c in scored if c.score >= composer.min_score), key=lambda c: c.score, reverse=True)
+
+
+def same_claim(a: str, b: str) -> bool:
+    """Words that agree (as read, links' addresses aside): most content words shared, the same numbers and
+    negations."""
+    a, b = plain_text(a), plain_text(b)
+    wa, wb = content_stems(a), content_stems(b)
+    shared = len(wa & wb) / max(len(wa | wb), 1)
+    return shared >= SAME_WORDS and numbers(a) == numbers(b) and negations(a) == negations(b)
 
 
 def _unit_rows(vectors: Any) -> np.ndarray[Any, np.dtype[np.float32]]:
@@ -150,6 +163,8 @@ class TrustReview:
             twin, twin_sim = None, s.same_point_similarity
             for j in range(len(items)):
                 if j == i or docs[j].url == docs[i].url or similar[i, j] < twin_sim:
+                    continue
+                if not same_claim(items[i].text, items[j].text):
                     continue
                 if not (is_newer(docs[j].updated, docs[i].updated) or is_newer(docs[i].updated, docs[j].updated)):
                     continue  # a date unknown, or the same: nothing to prefer
