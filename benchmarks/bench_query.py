@@ -9,8 +9,8 @@ hits, while the sentence-vector cache fills as a server's would. Stages come fro
 retrieve_embed, retrieve_dense, retrieve_bm25, retrieve_fuse, compose (abstention checks, composing, preferring
 newer documents), trust (annotations and suggested follow-ups) and total.
 Questions alternate between the two systems one by one, so load from other processes falls on both alike.
-The index is only read; llama-index defaults are loaded from <home>/baselines/llamaindex-defaults (built there,
-as `guidechat eval --preset llamaindex-defaults` does, when missing).
+The index is only read; llama-index defaults are loaded from --baseline-dir (default
+<home>/baselines/llamaindex-defaults, as `guidechat eval --preset llamaindex-defaults` does), built there when missing.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ def main() -> None:
     parser.add_argument("--home", type=Path, default=default_home())
     parser.add_argument("--limit", type=int, help="only the first N cases")
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--baseline-dir", type=Path, help="where llama-index defaults' index is (or is built)")
     args = parser.parse_args()
 
     from guidechat.baseline.llamaindex_defaults import PRESET, LlamaIndexDefaults
@@ -49,8 +50,10 @@ def main() -> None:
     baseline = None
     if not args.skip_baseline:
         started = time.perf_counter()
-        baseline = LlamaIndexDefaults.build_or_load(manifest, home.root / "baselines" / PRESET,
-                                                    home.settings.resolved_embed_model())
+        folder = args.baseline_dir or home.root / "baselines" / PRESET
+        baseline = LlamaIndexDefaults.build_or_load(manifest, folder, home.settings.resolved_embed_model())
+        if baseline.build_s is not None:
+            results["baseline_build_s"] = baseline.build_s
         results["baseline_load_s"] = time.perf_counter() - started
         results["baseline_nodes"] = len(baseline._retriever._index.docstore.docs)
 

@@ -152,7 +152,7 @@ def measure_server(command: list[str], port: int, levels: list[int], per_session
     return out
 
 
-def child_baseline(home: Path, what: str, port: int) -> None:
+def child_baseline(home: Path, what: str, port: int, folder: Path | None) -> None:
     """Runs in its own process: llama-index defaults answering once (CLI-like), or served by the Gradio app."""
     from guidechat.baseline.llamaindex_defaults import PRESET, LlamaIndexDefaults
     from guidechat.config import Settings, configure_offline_environment
@@ -162,7 +162,8 @@ def child_baseline(home: Path, what: str, port: int) -> None:
     configure_offline_environment()
     settings = Settings(home=home)
     manifest = Manifest.load(home / "manifest.json")
-    asker = LlamaIndexDefaults.build_or_load(manifest, home / "baselines" / PRESET, settings.resolved_embed_model())
+    folder = folder or home / "baselines" / PRESET
+    asker = LlamaIndexDefaults.build_or_load(manifest, folder, settings.resolved_embed_model())
     if what == "ask":
         print(json.dumps(asker.ask(QUESTION, Session()).to_json()))
         return
@@ -178,12 +179,13 @@ def main() -> None:
     parser.add_argument("--levels", default="1,5,20", help="simultaneous sessions")
     parser.add_argument("--per-session", type=int, default=3, help="questions each session asks")
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--baseline-dir", type=Path, help="llama-index defaults' index (default: HOME/baselines/...)")
     parser.add_argument("--child", choices=["ask", "serve"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     home = args.home.resolve()
     if args.child:
-        child_baseline(home, args.child, args.port)
+        child_baseline(home, args.child, args.port, args.baseline_dir)
         return
 
     results = Results("serve")
@@ -197,6 +199,8 @@ def main() -> None:
 
     guidechat = [str(BIN / "guidechat"), "--home", str(home)]
     baseline = [sys.executable, str(Path(__file__).resolve()), "--home", str(home)]
+    if args.baseline_dir:
+        baseline += ["--baseline-dir", str(args.baseline_dir.resolve())]
     systems: dict[str, tuple[list[str], Callable[[int], list[str]]]] = {
         "guidechat": (guidechat + ["ask", QUESTION, "--json"], lambda p: guidechat + ["serve", "--port", str(p)])
     }
