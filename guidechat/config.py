@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     min_sentence_score: float = 0.30
     min_answer_score: float = 0.30  # abstain when even the best sentence scores below this
     compose_shortlist: int = 24  # sentences embedded per answer (the lexically best); embedding them is the cost
+    # the model that ranks those sentences: "int8" is a dynamically quantized copy (about 2x faster on CPU)
+    sentence_vectors: Literal["fp32", "int8"] = "fp32"
 
     # abstention: abstain when the best passage is neither close in meaning nor in words
     # support = cosine similarity of the best top passage + weight x IDF share of the question's terms they hold

@@ -82,3 +82,30 @@ def test_audience_query_from_an_unfiltered_scan_equals_chromas_filtered_query(sl
             assert [c for c, _ in scanned] == [c for c, _ in filtered], "the same chunks, metadata and all"
             assert [s for _, s in scanned] == pytest.approx([s for _, s in filtered], abs=1e-5)
             assert all(c.doc.audience in (audience, None) for c, _ in scanned)
+
+
+@pytest.mark.slow
+def test_int8_sentence_vectors_rank_like_the_float_model_and_share_its_space_with_the_question() -> None:
+    from guidechat.config import Settings
+    from guidechat.index.embed import Embedder
+
+    fp32 = Embedder(Settings().resolved_embed_model())
+    int8 = Embedder(Settings().resolved_embed_model(), sentence_vectors="int8")
+    assert fp32.embed_question_for_sentences("MRI in breast cancer") == fp32.embed_query("MRI in breast cancer")
+    question = "Is tamoxifen used as adjuvant therapy for men with breast cancer?"
+    sentences = [
+        "Tamoxifen is the standard adjuvant hormone therapy for men with breast cancer.",
+        "Scalp cooling can reduce hair loss during chemotherapy.",
+        "Neuroblastoma is the most common extracranial solid tumor of childhood.",
+    ]
+    rows = int8.embed_sentences(sentences)
+    q = np.asarray(int8.embed_question_for_sentences(question), dtype=np.float32)
+    np.testing.assert_allclose(np.linalg.norm(q), 1.0, atol=1e-4)
+    cosines = rows @ q
+    assert int(np.argmax(cosines)) == 0
+    exact = fp32.embed_sentences(sentences)
+    assert not np.allclose(rows, exact, atol=1e-4), "the int8 copy is really a different (quantized) model"
+    agreement = np.sum(rows * exact, axis=1)
+    assert np.all(agreement > 0.9), agreement  # measured 0.93-0.97
+    # retrieval keeps the float model: the question's retrieval vector is unchanged
+    assert int8.embed_query(question) == fp32.embed_query(question)

@@ -56,7 +56,7 @@ class ChatPipeline:
         s = self.settings
         self.composer = ExtractiveComposer(
             self.weights,
-            home.embedder.embed_query,
+            home.embedder.embed_question_for_sentences,
             home.embedder.embed_sentences,
             max_sentences=s.max_sentences,
             max_per_passage=s.max_sentences_per_passage,

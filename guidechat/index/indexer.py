@@ -82,7 +82,9 @@ class IndexHome:
     def embedder(self) -> Embedder:
         if self._embedder is None:
             s = self.settings
-            self._embedder = Embedder(s.resolved_embed_model(), s.embed_batch_size, s.embed_threads)
+            self._embedder = Embedder(
+                s.resolved_embed_model(), s.embed_batch_size, s.embed_threads, s.sentence_vectors
+            )
         return self._embedder
 
     def manifest(self) -> Manifest:
