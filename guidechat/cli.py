@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     settings = _with_llm_flags(settings, args)
     try:
         if args.command == "ingest":
-            return _ingest(settings, args.paths, args.prune, not args.quiet)
+            code = _ingest(settings, args.paths, args.prune, not args.quiet)
+            if argv is None:  # the `guidechat` process itself, not a caller's
+                _exit_at_once(code)
+            return code
         if args.command == "ask":
             return _ask(settings, args.question, args.audience, args.json)
         if args.command == "serve":
@@ -106,6 +110,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"guidechat: {exc}", file=sys.stderr)
         return 1
     return 2
+
+
+def _exit_at_once(code: int) -> None:
+    """End the process without tearing down torch and transformers (~2 s). Nothing is left to write: every Chroma
+    write is committed when it returns, and the manifest and BM25 are in place."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _ingest(settings: Settings, paths: list[Path], prune: bool, progress: bool) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ class IngestReport:
     chunks_added: int = 0
     chunks_removed: int = 0
     chunks_total: int = 0
+    vectors_reused: int = 0  # chunks added with the vector of a stored chunk that reads the same (a moved file)
     seconds: float = 0.0
 
     def summary(self) -> str:
@@ -54,6 +56,9 @@ class IndexHome:
         self.manifest_path = self.root / "manifest.json"
         self.bm25_path = self.root / "bm25"
         self.chroma_path = self.root / "chroma"
+        # written when the store was found to hold exactly the manifest's chunks, removed before any store write:
+        # a no-op ingest that finds it need not open Chroma at all
+        self.clean_path = self.root / "store-clean.json"
         self.shared = bool(settings.chroma_url)
         self._store: VectorStore | None = None
         self._embedder: Embedder | None = None
@@ -105,14 +110,47 @@ class IndexHome:
     def load_bm25(self) -> Bm25Index:
         if self.shared:
             return self._shared.load()
-        digest = self.manifest().digest()
-        bm25 = Bm25Index.load(self.bm25_path, digest)
-        if bm25 is None:
-            # only what the manifest lists: chunks of an interrupted ingest are not indexed until it records them
-            listed = self.manifest().chunk_ids()
-            bm25 = Bm25Index.build([c for c in self.store.all_chunks() if c.id in listed])
-            bm25.save(self.bm25_path, digest)
+        manifest = self.manifest()
+        return Bm25Index.load(self.bm25_path, manifest.digest()) or self.save_bm25(manifest)
+
+    def save_bm25(self, manifest: Manifest, known: dict[str, Chunk] | None = None) -> Bm25Index:
+        """BM25 over exactly what the manifest lists (chunks of an interrupted ingest are not indexed until it
+        records them), from the previous one: only chunks it lacks are read, from `known` or else from Chroma."""
+        known = known or {}
+
+        def fetch(ids: list[str]) -> dict[str, Chunk]:
+            got = {cid: known[cid] for cid in ids if cid in known}
+            rest = [cid for cid in ids if cid not in got]
+            if rest:
+                got.update(self.store.get(rest))
+            return got
+
+        previous = Bm25Index.load(self.bm25_path, None) or Bm25Index(None, [])
+        bm25 = previous.updated(manifest.ordered_chunk_ids(), fetch)
+        bm25.save(self.bm25_path, manifest.digest())
         return bm25
+
+    def store_is_clean(self, manifest: Manifest) -> bool:
+        """Whether the store was last seen holding exactly this manifest's chunks, with no write since."""
+        try:
+            return bool(json.loads(self.clean_path.read_text()).get("digest") == manifest.digest())
+        except (OSError, ValueError, AttributeError):
+            return False
+
+    def mark_store_clean(self, manifest: Manifest) -> None:
+        tmp = self.clean_path.with_name(self.clean_path.name + ".tmp")
+        tmp.write_text(json.dumps({"digest": manifest.digest()}))
+        os.replace(tmp, self.clean_path)
+
+    def mark_store_dirty(self) -> None:
+        """Before a store write: durably, so a crash during the write leaves the next ingest looking for orphans."""
+        if self.clean_path.exists():
+            self.clean_path.unlink()
+            fd = os.open(self.root, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
 
 def _file_digest(data: bytes, fingerprint: dict[str, object]) -> str:
@@ -151,26 +189,39 @@ def ingest(
     report = IngestReport()
     manifest = home.manifest()
     fingerprint = settings.index_fingerprint()
-    if manifest.fingerprint and manifest.fingerprint.get("embed_model") != fingerprint["embed_model"]:
-        manifest.documents.clear()
-        home.save_manifest(manifest)  # first: a crash before the reset must not list vectors that are gone
-        home.store.reset()  # other vectors, maybe of another size: nothing can be reused
-    manifest.fingerprint = fingerprint
-
+    new_model = bool(manifest.fingerprint) and manifest.fingerprint.get("embed_model") != fingerprint["embed_model"]
     pending, unchanged, failed = _pending_files(manifest, paths, fingerprint, settings.max_file_bytes)
     report.unchanged = unchanged
     report.failed.extend(failed)
+    # nothing to write and the store known to match the manifest: Chroma is not even opened
+    clean = not (pending or prune or new_model) and not home.shared and home.store_is_clean(manifest)
+    if not clean and not home.shared:
+        home.mark_store_dirty()
+    if new_model:
+        manifest.documents.clear()
+        home.save_manifest(manifest)  # first: a crash before the reset must not list vectors that are gone
+        home.store.reset()  # other vectors, maybe of another size: nothing can be reused
+        pending, unchanged, failed = _pending_files(manifest, paths, fingerprint, settings.max_file_bytes)
+        report.unchanged = unchanged
+    refingerprinted = manifest.fingerprint != fingerprint
+    manifest.fingerprint = fingerprint
 
-    changed = bool(pending)
+    changed = bool(pending) or new_model
+    known: dict[str, Chunk] = {}  # what this ingest chunked: BM25 need not read those back
     if pending:
-        _index_files(home, manifest, pending, report, progress)
+        _index_files(home, manifest, pending, report, progress, known)
     if prune:
         changed |= _prune(home, manifest, report)
-    changed |= _drop_orphans(home, manifest, report)
-    home.save_manifest(manifest)
+    if not clean:
+        changed |= _drop_orphans(home, manifest, report)
+    if changed or refingerprinted:
+        home.save_manifest(manifest)
     # a shared index has no BM25 of its own: each replica builds one from the shared manifest
-    if not home.shared and (changed or not Bm25Index.is_fresh(home.bm25_path, manifest.digest())):
-        Bm25Index.build(home.store.all_chunks()).save(home.bm25_path, manifest.digest())
+    if not home.shared:
+        if changed or not Bm25Index.is_fresh(home.bm25_path, manifest.digest()):
+            home.save_bm25(manifest, known)
+        if not clean:
+            home.mark_store_clean(manifest)
     report.chunks_total = len(manifest.chunk_ids())
     report.seconds = time.perf_counter() - started
     return report
@@ -182,6 +233,7 @@ def _index_files(
     pending: list[tuple[Path, str, bool]],
     report: IngestReport,
     progress: bool,
+    known: dict[str, Chunk],
 ) -> None:
     from tqdm import tqdm
 
@@ -200,6 +252,7 @@ def _index_files(
             bar.update(1)
             continue
         batch.append((path, digest, is_new, chunks))
+        known.update((c.id, c) for c in chunks)
         batch_chunks += len(chunks)
         if batch_chunks >= 512:
             _commit(home, manifest, batch, stored, report)
@@ -234,10 +287,14 @@ def _commit(
     """Embed and store a batch of documents, then drop their stale chunks, then record them."""
     fresh = [c for _, _, _, chunks in batch for c in chunks if c.id not in stored]
     if fresh:
-        vectors = home.embedder.embed_passages([embedding_text(c) for c in fresh])
-        home.store.add(fresh, vectors)
+        texts = [embedding_text(c) for c in fresh]
+        reusable = _stored_vectors(home, manifest, batch, stored)
+        todo = list(dict.fromkeys(t for t in texts if t not in reusable))
+        embedded = dict(zip(todo, home.embedder.embed_passages(todo), strict=True)) if todo else {}
+        home.store.add(fresh, [reusable[t] if t in reusable else embedded[t] for t in texts])
         stored.update(c.id for c in fresh)
         report.chunks_added += len(fresh)
+        report.vectors_reused += sum(1 for t in texts if t in reusable)
     stale: list[str] = []
     for path, digest, is_new, chunks in batch:
         old = manifest.documents.get(str(path))
@@ -265,6 +322,27 @@ def _commit(
         report.chunks_removed += len(stale)
 
 
+def _stored_vectors(
+    home: IndexHome, manifest: Manifest, batch: list[tuple[Path, str, bool, list[Chunk]]], stored: set[str]
+) -> dict[str, list[float]]:
+    """Vectors already stored for chunks these documents may repeat under new ids, by the text the model read:
+    a file moved or copied (same bytes), or one whose path, title or date changed but not its words."""
+    paths = {str(path) for path, _, _, _ in batch}
+    digests = {digest for _, digest, _, _ in batch}
+    names = {path.name for path, _, _, _ in batch}
+    keep = {c.id for _, _, _, chunks in batch for c in chunks}
+    candidates = [
+        cid
+        for key, entry in manifest.documents.items()
+        if key in paths or entry.sha256 in digests or Path(key).name in names
+        for cid in entry.chunk_ids
+        if cid in stored and cid not in keep
+    ]
+    if not candidates:
+        return {}
+    return {embedding_text(chunk): vector for chunk, vector in home.store.vectors(candidates).values()}
+
+
 def _drop_orphans(home: IndexHome, manifest: Manifest, report: IngestReport) -> bool:
     """Chunks stored by an ingest that was interrupted before it recorded them belong to no document."""
     orphans = sorted(home.store.ids() - manifest.chunk_ids())
@@ -288,8 +366,10 @@ def remove_documents(home: IndexHome, keys: Iterable[str]) -> IngestReport:
     unknown = [key for key in wanted if key not in manifest.documents]
     if unknown:
         raise ValueError(f"not in the index: {', '.join(unknown)}")
+    if not home.shared:
+        home.mark_store_dirty()
     if _drop(home, manifest, wanted, report) and not home.shared:
-        Bm25Index.build(home.store.all_chunks()).save(home.bm25_path, manifest.digest())
+        home.save_bm25(manifest)
     report.chunks_total = len(manifest.chunk_ids())
     report.seconds = time.perf_counter() - started
     return report

@@ -63,6 +63,10 @@ class Manifest:
     def chunk_ids(self) -> set[str]:
         return {cid for entry in self.documents.values() for cid in entry.chunk_ids}
 
+    def ordered_chunk_ids(self) -> list[str]:
+        """Every listed chunk id, by document key, then in document order (the order BM25 holds them in)."""
+        return [cid for key in sorted(self.documents) for cid in self.documents[key].chunk_ids]
+
     def digest(self) -> str:
         """Identifies the indexed content (for BM25 freshness and eval reports)."""
         blob = json.dumps(

@@ -13,7 +13,6 @@ from pathlib import Path
 from guidechat.index.bm25 import Bm25Index
 from guidechat.index.manifest import SharedManifest
 from guidechat.index.store import VectorStore
-from guidechat.types import Chunk
 
 log = logging.getLogger(__name__)
 
@@ -22,14 +21,15 @@ _DIGEST = re.compile(r"^[0-9a-f]{16}$")
 
 class SharedBm25:
     """BM25 over exactly the chunks the shared manifest lists, not whatever an ingest in progress has stored.
-    Chunks fetched once are kept, so a rebuild fetches only new ones; a local cache keyed by the manifest
-    digest lets a restarted replica (or a one-off `ask`) skip the fetch and the build."""
+    Each new index starts from the previous one (kept, or the latest in the cache), so a rebuild fetches and
+    tokenizes only chunks new to it; a local cache keyed by the manifest digest lets a restarted replica (or a
+    one-off `ask`) skip the fetch and the build."""
 
     def __init__(self, store: VectorStore, manifest: SharedManifest, cache_dir: Path) -> None:
         self.manifest = manifest
         self._store = store
         self._cache_dir = cache_dir
-        self._chunks: dict[str, Chunk] = {}
+        self._previous: Bm25Index | None = None
         self.generation = ""  # of the manifest the latest load read
 
     def changed(self) -> bool:
@@ -41,16 +41,25 @@ class SharedBm25:
         manifest = self.manifest.load()
         self._store.reopen()  # a model change re-creates the collection under the same name
         digest = manifest.digest()
-        cached = Bm25Index.load(self._cache_dir / digest, digest)
-        if cached is not None:
-            return cached
-        ids = [cid for key in sorted(manifest.documents) for cid in manifest.documents[key].chunk_ids]
-        wanted = set(ids)
-        self._chunks = {cid: c for cid, c in self._chunks.items() if cid in wanted}
-        self._chunks.update(self._store.get([cid for cid in ids if cid not in self._chunks]))
-        bm25 = Bm25Index.build([self._chunks[cid] for cid in ids if cid in self._chunks])
-        self._cache(bm25, digest)
+        bm25 = Bm25Index.load(self._cache_dir / digest, digest)
+        if bm25 is None:
+            previous = self._previous or self._latest_cached() or Bm25Index(None, [])
+            bm25 = previous.updated(manifest.ordered_chunk_ids(), self._store.get)
+            self._cache(bm25, digest)
+        self._previous = bm25
         return bm25
+
+    def _latest_cached(self) -> Bm25Index | None:
+        """The newest index in the cache, whatever chunks it holds: the tokens of those still listed are reused."""
+        try:
+            saved = [p for p in self._cache_dir.iterdir() if _DIGEST.match(p.name)]
+        except OSError:
+            return None
+        for path in sorted(saved, key=_mtime, reverse=True):
+            found = Bm25Index.load(path, None)
+            if found is not None:
+                return found
+        return None
 
     def _cache(self, bm25: Bm25Index, digest: str) -> None:
         """Best effort: replicas sharing a home race here; the first to rename wins, the others drop theirs."""
@@ -64,6 +73,13 @@ class SharedBm25:
         for old in self._cache_dir.iterdir():
             if _DIGEST.match(old.name) and old.name != digest:
                 shutil.rmtree(old, ignore_errors=True)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 class IndexFollower:

@@ -58,12 +58,20 @@ class VectorStore:
 
     def reopen(self) -> None:
         """Look the collection up (again) by name: another process may have dropped and re-created it."""
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
         self._collection = self._client.get_or_create_collection(
             name=self._name, metadata={"hnsw:space": "cosine"}, embedding_function=None
         )
-        self._store = ChromaVectorStore(chroma_collection=self._collection)
+        self._llama_store: Any = None
+
+    @property
+    def _store(self) -> Any:
+        """llama-index's view of the collection, made on first use (importing llama-index takes a second or more,
+        which an ingest with nothing to write should not pay)."""
+        if self._llama_store is None:
+            from llama_index.vector_stores.chroma import ChromaVectorStore
+
+            self._llama_store = ChromaVectorStore(chroma_collection=self._collection)
+        return self._llama_store
 
     def records(self, name: str) -> RecordCollection:
         """A small key -> JSON collection on the same Chroma (the shared manifest lives in one)."""
@@ -100,6 +108,18 @@ class VectorStore:
         for start in range(0, len(chunk_ids), 5000):
             got = self._collection.get(ids=chunk_ids[start : start + 5000], include=["documents", "metadatas"])
             out.update((c.id, c) for c in _chunks(got))
+        return out
+
+    def vectors(self, chunk_ids: list[str]) -> dict[str, tuple[Chunk, list[float]]]:
+        """Stored chunks with their vectors."""
+        out: dict[str, tuple[Chunk, list[float]]] = {}
+        for start in range(0, len(chunk_ids), 5000):
+            got = self._collection.get(
+                ids=chunk_ids[start : start + 5000], include=["documents", "metadatas", "embeddings"]
+            )
+            embeddings = got["embeddings"] if got["embeddings"] is not None else []
+            for chunk, vector in zip(_chunks(got), embeddings, strict=True):
+                out[chunk.id] = (chunk, [float(x) for x in vector])
         return out
 
     def all_chunks(self) -> list[Chunk]:
