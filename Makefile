@@ -47,6 +47,7 @@ bench: install
 	$(BIN)/guidechat status $(CORPUS) >/dev/null || $(BIN)/guidechat ingest $(CORPUS)
 	$(BIN)/python benchmarks/bench_ingest.py $(if $(BENCH_DOCS),--docs $(BENCH_DOCS))
 	$(BIN)/python benchmarks/bench_query.py --home $(GUIDECHAT_HOME)
+	$(BIN)/python benchmarks/bench_query.py --home $(GUIDECHAT_HOME) --int8
 	$(BIN)/python benchmarks/bench_serve.py --home $(GUIDECHAT_HOME)
 	$(BIN)/python benchmarks/bench_quality.py --home $(GUIDECHAT_HOME)
 	$(BIN)/python benchmarks/bench_report.py

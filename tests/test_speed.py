@@ -82,6 +82,11 @@ def test_audience_query_from_an_unfiltered_scan_equals_chromas_filtered_query(sl
             assert [c for c, _ in scanned] == [c for c, _ in filtered], "the same chunks, metadata and all"
             assert [s for _, s in scanned] == pytest.approx([s for _, s in filtered], abs=1e-5)
             assert all(c.doc.audience in (audience, None) for c, _ in scanned)
+            nearest_all, nearest_pref = store.nearest(vector, n, audience)  # what the retriever asks: one scan
+            assert [c for c, _ in nearest_pref] == [c for c, _ in filtered]
+            everything = store.query(vector, n)
+            assert [c for c, _ in nearest_all] == [c for c, _ in everything]
+            assert [s for _, s in nearest_all] == pytest.approx([s for _, s in everything], abs=1e-5)
 
 
 @pytest.mark.slow

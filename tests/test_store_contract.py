@@ -75,6 +75,9 @@ def test_vectors_and_metadata_round_trip(settings: Settings) -> None:
     assert nearest[0][0] == chunks[0] and math.isclose(nearest[0][1], 1.0, abs_tol=1e-5)
     for_clinicians = {c.id for c, _ in store.query(_unit(1), 3, "clinician")}
     assert for_clinicians == {"chunk-0", "chunk-2"}, "the patient document is filtered out, 'any' stays"
+    nearest_all, nearest_pref = store.nearest(_unit(1), 3, "clinician")
+    assert nearest_all[0][0] == chunks[1] and {c.id for c, _ in nearest_all} == {c.id for c in chunks}
+    assert {c.id for c, _ in nearest_pref} == for_clinicians
 
     store.delete(["chunk-0"])
     assert store.ids() == {"chunk-1", "chunk-2"} and store.get(["chunk-0"]) == {}

@@ -80,7 +80,7 @@ class ExtractiveComposer:
         max_sentences: int = 6,
         max_per_passage: int = 3,
         min_score: float = 0.3,
-        shortlist: int = 24,
+        shortlist: int = 16,
     ) -> None:
         self.weights = weights
         self.embed_query = embed_query

@@ -3,44 +3,17 @@
 from __future__ import annotations
 
 import copy
-import threading
 import warnings
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from guidechat.index.lru import Lru
+
 Vector = list[float]
 Matrix = NDArray[np.float32]
-
-
-class _Lru:
-    """A bounded cache shared by the server's worker threads."""
-
-    def __init__(self, capacity: int) -> None:
-        self._items: OrderedDict[str, Any] = OrderedDict()
-        self._capacity = capacity
-        self._lock = threading.Lock()
-        self.hits = self.misses = 0
-
-    def get(self, key: str) -> Any:
-        with self._lock:
-            value = self._items.get(key)
-            if value is None:
-                self.misses += 1
-            else:
-                self.hits += 1
-                self._items.move_to_end(key)
-            return value
-
-    def put(self, key: str, value: Any) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self._capacity:
-                self._items.popitem(last=False)
 
 
 class Embedder:
@@ -65,9 +38,9 @@ class Embedder:
         # about twice as fast (the index and the retrieval query stay float32: EVAL.md compares both)
         self.sentence_vectors = sentence_vectors
         self._sentence_encoder: Any = _int8_copy(self._encoder) if sentence_vectors == "int8" else self._encoder
-        self._queries = _Lru(1024)
+        self._queries = Lru(1024)
         # sentences of passages many questions retrieve come back often; 20,000 of them take ~30 MB
-        self._sentences = _Lru(20_000)
+        self._sentences = Lru(20_000)
 
     def count_tokens(self, text: str) -> int:
         return len(self._tokenizer.encode(text, add_special_tokens=False))

@@ -60,8 +60,11 @@ class HybridRetriever:
 
         t = time.perf_counter()
         doc_ids = only.doc_ids if only is not None else None
-        dense_all = self.store.query(vector, n, doc_ids=doc_ids)
-        dense_pref = self.store.query(vector, n, audience, doc_ids=doc_ids)
+        if doc_ids is None:
+            dense_all, dense_pref = self.store.nearest(vector, n, audience)
+        else:
+            dense_all = self.store.query(vector, n, doc_ids=doc_ids)
+            dense_pref = self.store.query(vector, n, audience, doc_ids=doc_ids)
         timings["dense"] = _ms(t)
 
         t = time.perf_counter()

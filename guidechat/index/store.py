@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from guidechat.index.lru import Lru
 from guidechat.index.records import from_metadata, to_metadata
 from guidechat.types import Audience, Chunk
 
@@ -54,6 +55,8 @@ class VectorStore:
         self._client = _connect(path, url)
         self._name = collection
         self._audience_of: dict[str, str] = {}  # chunk id -> audience; ids hash the metadata, so it never changes
+        # chunks by id, for the same reason: the passages many questions retrieve are read from Chroma once
+        self._chunks = Lru(8192)
         self.reopen()
 
     def reopen(self) -> None:
@@ -62,6 +65,7 @@ class VectorStore:
             name=self._name, metadata={"hnsw:space": "cosine"}, embedding_function=None
         )
         self._llama_store: Any = None
+        self._chunks.clear()
 
     @property
     def _store(self) -> Any:
@@ -97,6 +101,7 @@ class VectorStore:
             self._store.add(nodes)
 
     def delete(self, chunk_ids: list[str]) -> None:
+        self._chunks.discard(chunk_ids)
         for start in range(0, len(chunk_ids), 5000):
             self._store.delete_nodes(node_ids=chunk_ids[start : start + 5000])
 
@@ -105,9 +110,18 @@ class VectorStore:
 
     def get(self, chunk_ids: list[str]) -> dict[str, Chunk]:
         out: dict[str, Chunk] = {}
-        for start in range(0, len(chunk_ids), 5000):
-            got = self._collection.get(ids=chunk_ids[start : start + 5000], include=["documents", "metadatas"])
-            out.update((c.id, c) for c in _chunks(got))
+        missing = []
+        for cid in chunk_ids:
+            cached = self._chunks.get(cid)
+            if cached is None:
+                missing.append(cid)
+            else:
+                out[cid] = cached
+        for start in range(0, len(missing), 5000):
+            got = self._collection.get(ids=missing[start : start + 5000], include=["documents", "metadatas"])
+            for chunk in _chunks(got):
+                out[chunk.id] = chunk
+                self._chunks.put(chunk.id, chunk)
         return out
 
     def vectors(self, chunk_ids: list[str]) -> dict[str, tuple[Chunk, list[float]]]:
@@ -162,19 +176,37 @@ class VectorStore:
             out.append((chunk, cosine))
         return out
 
+    def nearest(
+        self, vector: list[float], n: int, audience: Audience
+    ) -> tuple[list[tuple[Chunk, float]], list[tuple[Chunk, float]]]:
+        """The n nearest chunks of all documents and the n nearest of the audience's (or anyone's), from one scan
+        where it holds them both (what query() gives for each)."""
+        scanned = self._scan(vector, n, audience)
+        if scanned is None:
+            return self.query(vector, n), self.query(vector, n, audience)
+        return scanned
+
     def _nearest_of_audience(self, vector: list[float], n: int, audience: Audience) -> list[tuple[Chunk, float]] | None:
-        """The n nearest chunks of the audience's (or anyone's) documents, when they are all among an unfiltered
-        query's results; None when they are not (the filtered query then finds them)."""
-        total = self.count()
-        for factor in _AUDIENCE_SCAN:
-            k = min(total, n * factor)
+        scanned = self._scan(vector, n, audience)
+        return None if scanned is None else scanned[1]
+
+    def _scan(
+        self, vector: list[float], n: int, audience: Audience
+    ) -> tuple[list[tuple[Chunk, float]], list[tuple[Chunk, float]]] | None:
+        """The nearest n of all and of the audience's (or anyone's) documents, when the latter are all among an
+        unfiltered query's results; None when they are not (the filtered query then finds them)."""
+        for factor in _AUDIENCE_SCAN:  # no count() first: it costs as much as the query, which may ask too many
+            k = n * factor
             got = self._collection.query(query_embeddings=[vector], n_results=k, include=["distances"])
             ids, distances = got["ids"][0], got["distances"][0]
             audiences = self._audiences(ids)
-            picked = [(cid, d) for cid, d in zip(ids, distances, strict=True) if audiences[cid] in (audience, "any")]
-            if len(picked) >= n or k == total:
-                chunks = self.get([cid for cid, _ in picked[:n]])
-                return [(chunks[cid], 1.0 - d) for cid, d in picked[:n] if cid in chunks]  # cosine distance
+            every = list(zip(ids, distances, strict=True))
+            picked = [(cid, d) for cid, d in every if audiences[cid] in (audience, "any")]
+            if len(picked) >= n or len(ids) < k:  # enough, or every chunk there is
+                chunks = self.get(list(dict.fromkeys(cid for cid, _ in every[:n] + picked[:n])))
+                nearest_all = [(chunks[cid], 1.0 - d) for cid, d in every[:n] if cid in chunks]  # cosine distance
+                nearest_pref = [(chunks[cid], 1.0 - d) for cid, d in picked[:n] if cid in chunks]
+                return nearest_all, nearest_pref
         return None
 
     def _audiences(self, ids: list[str]) -> dict[str, str]:
