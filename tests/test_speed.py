@@ -114,3 +114,32 @@ def test_int8_sentence_vectors_rank_like_the_float_model_and_share_its_space_wit
     assert np.all(agreement > 0.9), agreement  # measured 0.93-0.97
     # retrieval keeps the float model: the question's retrieval vector is unchanged
     assert int8.embed_query(question) == fp32.embed_query(question)
+
+
+@pytest.mark.slow
+def test_vectors_are_llama_index_huggingface_embeddings_without_importing_llama_index(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    from guidechat.config import Settings
+    from guidechat.index.embed import Embedder
+
+    path = Settings().resolved_embed_model()
+    texts = ["Tamoxifen is the standard adjuvant therapy for men.", "Scalp cooling reduces hair loss. " * 40]
+    ours = Embedder(path, batch_size=8)
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+    theirs = HuggingFaceEmbedding(model_name=path, device="cpu", embed_batch_size=8, normalize=True)
+    np.testing.assert_allclose(ours.embed_passages(texts), theirs.get_text_embedding_batch(texts), atol=1e-6)
+    np.testing.assert_allclose(ours.embed_query(texts[0]), theirs.get_query_embedding(texts[0]), atol=1e-6)
+
+    # an embedder and a question's retrieval in a fresh process: llama-index stays unimported
+    script = (
+        "import sys\n"
+        "from guidechat.config import Settings\n"
+        "from guidechat.index.embed import Embedder\n"
+        "Embedder(Settings().resolved_embed_model()).embed_query('MRI in stage IV breast cancer')\n"
+        "print(sorted(m for m in sys.modules if m.startswith('llama_index')))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "[]"

@@ -1,4 +1,6 @@
-"""The embedding model (all-MiniLM-L6-v2 through sentence-transformers, via llama-index)."""
+"""The embedding model (all-MiniLM-L6-v2) through sentence-transformers. It is called directly, not through
+llama-index's HuggingFaceEmbedding wrapper (the same encode call, the same vectors: tests/test_speed.py), so that
+answering a question never imports llama-index: a second or more of every cold start."""
 
 from __future__ import annotations
 
@@ -21,18 +23,12 @@ class Embedder:
 
     def __init__(self, model_path: str, batch_size: int = 64, threads: int = 0, sentence_vectors: str = "fp32") -> None:
         import torch
-        from llama_index.core import Settings as LlamaSettings
-        from llama_index.core.llms import MockLLM
-        from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+        from sentence_transformers import SentenceTransformer
 
         if threads:
             torch.set_num_threads(threads)
-        self._model = HuggingFaceEmbedding(
-            model_name=model_path, device="cpu", embed_batch_size=batch_size, normalize=True
-        )
-        LlamaSettings.embed_model = self._model
-        LlamaSettings.llm = MockLLM()  # no LLM on this path; never reach for llama-index's default remote one
-        self._encoder: Any = self._model._model  # the SentenceTransformer
+        self.batch_size = batch_size
+        self._encoder: Any = SentenceTransformer(model_path, device="cpu")
         self._tokenizer: Any = self._encoder.tokenizer
         # answer sentences are ranked against the question at query time; an int8 copy of the model does that
         # about twice as fast (the index and the retrieval query stay float32: EVAL.md compares both)
@@ -49,10 +45,10 @@ class Embedder:
         """Embed in batches of similar length (less padding), returning vectors in input order."""
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         vectors: list[Vector] = [[] for _ in texts]
-        step = self._model.embed_batch_size * 4
+        step = self.batch_size * 4
         for start in range(0, len(order), step):
             batch = order[start : start + step]
-            embedded = self._model.get_text_embedding_batch([texts[i] for i in batch])
+            embedded = self._encode([texts[i] for i in batch])
             for i, vector in zip(batch, embedded, strict=True):
                 vectors[i] = vector
             if on_batch:
@@ -63,9 +59,16 @@ class Embedder:
         cached: Vector | None = self._queries.get(text)
         if cached is not None:
             return cached
-        vector = self._model.get_query_embedding(text)
+        vector = self._encode([text])[0]
         self._queries.put(text, vector)
         return vector
+
+    def _encode(self, texts: list[str]) -> list[Vector]:
+        embedded = self._encoder.encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+        vectors: list[Vector] = embedded.tolist()
+        return vectors
 
     def embed_question_for_sentences(self, text: str) -> Vector:
         """The question in the same space as embed_sentences' rows (the retrieval vector when both are float32)."""

@@ -72,8 +72,16 @@ class VectorStore:
         """llama-index's view of the collection, made on first use (importing llama-index takes a second or more,
         which an ingest with nothing to write should not pay)."""
         if self._llama_store is None:
+            from llama_index.core import Settings as LlamaSettings
+            from llama_index.core.embeddings import MockEmbedding
+            from llama_index.core.llms import MockLLM
             from llama_index.vector_stores.chroma import ChromaVectorStore
 
+            # guidechat hands llama-index its vectors; nothing may fall back on the defaults, which reach for OpenAI
+            if LlamaSettings._embed_model is None:
+                LlamaSettings.embed_model = MockEmbedding(embed_dim=1)
+            if LlamaSettings._llm is None:
+                LlamaSettings.llm = MockLLM()
             self._llama_store = ChromaVectorStore(chroma_collection=self._collection)
         return self._llama_store
 
@@ -149,6 +157,12 @@ class VectorStore:
     ) -> list[tuple[Chunk, float]]:
         """Nearest chunks with their cosine similarity, optionally only one audience's documents, optionally only
         the documents with these ids."""
+        if self.count() == 0 or (doc_ids is not None and not doc_ids):
+            return []
+        if audience and doc_ids is None:
+            nearest = self._nearest_of_audience(vector, n, audience)
+            if nearest is not None:
+                return nearest
         from llama_index.core.vector_stores.types import (
             FilterOperator,
             MetadataFilter,
@@ -156,12 +170,6 @@ class VectorStore:
             VectorStoreQuery,
         )
 
-        if self.count() == 0 or (doc_ids is not None and not doc_ids):
-            return []
-        if audience and doc_ids is None:
-            nearest = self._nearest_of_audience(vector, n, audience)
-            if nearest is not None:
-                return nearest
         accepted: list[MetadataFilter | MetadataFilters] = []
         if audience:  # documents written for anyone count for both audiences
             accepted.append(MetadataFilter(key="audience", value=[audience, "any"], operator=FilterOperator.IN))
