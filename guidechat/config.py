@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     embed_model: str = ""  # a sentence-transformers path; "" = the packaged all-MiniLM-L6-v2
     embed_batch_size: int = 64
     embed_threads: int = 0  # 0 = torch default
+    # questions and answer sentences: "onnx" runs the same model on ONNX Runtime (exported once into onnx_cache,
+    # default ~/.cache/guidechat/onnx), so answering never loads torch; "torch" uses sentence-transformers
+    query_backend: Literal["onnx", "torch"] = "onnx"
+    onnx_cache: Path | None = None
 
     # chunking (all-MiniLM-L6-v2 reads at most 256 word pieces, heading prefix included)
     chunk_max_tokens: int = 200

@@ -1,42 +1,102 @@
-"""The embedding model (all-MiniLM-L6-v2) through sentence-transformers. It is called directly, not through
-llama-index's HuggingFaceEmbedding wrapper (the same encode call, the same vectors: tests/test_speed.py), so that
-answering a question never imports llama-index: a second or more of every cold start."""
+"""The embedding model (all-MiniLM-L6-v2). Ingest runs it through sentence-transformers, called directly rather
+than through llama-index's HuggingFaceEmbedding wrapper (the same encode call and vectors: tests/test_speed.py);
+questions and answer sentences go through ONNX Runtime (guidechat/index/onnx_encoder.py, the same vectors), so
+answering a question imports neither llama-index nor torch: most of a cold start."""
 
 from __future__ import annotations
 
 import copy
+import logging
+import threading
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from guidechat.index.lru import Lru
+from guidechat.index.onnx_encoder import OnnxEncoder, UnsupportedModel
+
+log = logging.getLogger(__name__)
 
 Vector = list[float]
 Matrix = NDArray[np.float32]
 
 
 class Embedder:
-    """Loads the model once; embeds passages in length-sorted batches and caches query and sentence vectors."""
+    """Embeds passages (ingest: sentence-transformers, length-sorted batches) and questions and answer sentences
+    (ONNX Runtime unless query_backend is "torch"); caches question and sentence vectors. Each model is loaded on
+    first use, so answering never loads torch and a no-op ingest loads nothing."""
 
-    def __init__(self, model_path: str, batch_size: int = 64, threads: int = 0, sentence_vectors: str = "fp32") -> None:
-        import torch
-        from sentence_transformers import SentenceTransformer
-
-        if threads:
-            torch.set_num_threads(threads)
+    def __init__(
+        self,
+        model_path: str,
+        batch_size: int = 64,
+        threads: int = 0,
+        sentence_vectors: str = "fp32",
+        query_backend: str = "onnx",
+        onnx_cache: Path | None = None,
+    ) -> None:
+        self.model_path = model_path
         self.batch_size = batch_size
-        self._encoder: Any = SentenceTransformer(model_path, device="cpu")
-        self._tokenizer: Any = self._encoder.tokenizer
+        self.threads = threads
         # answer sentences are ranked against the question at query time; an int8 copy of the model does that
         # about twice as fast (the index and the retrieval query stay float32: EVAL.md compares both)
         self.sentence_vectors = sentence_vectors
-        self._sentence_encoder: Any = _int8_copy(self._encoder) if sentence_vectors == "int8" else self._encoder
+        self.query_backend = query_backend
+        self.onnx_cache = onnx_cache
+        self._st: Any = None
+        self._questions: Any = None
+        self._int8: Any = None
+        self._lock = threading.RLock()
         self._queries = Lru(1024)
         # sentences of passages many questions retrieve come back often; 20,000 of them take ~30 MB
         self._sentences = Lru(20_000)
+
+    @property
+    def _encoder(self) -> Any:
+        """The SentenceTransformer (ingest, and questions when query_backend is "torch")."""
+        with self._lock:
+            if self._st is None:
+                import torch
+                from sentence_transformers import SentenceTransformer
+
+                if self.threads:
+                    torch.set_num_threads(self.threads)
+                self._st = SentenceTransformer(self.model_path, device="cpu")
+            return self._st
+
+    @property
+    def _question_encoder(self) -> Any:
+        """ONNX Runtime's forward pass of the same model; sentence-transformers where it cannot be had."""
+        with self._lock:
+            return self._question_encoder_locked()
+
+    def _question_encoder_locked(self) -> Any:
+        if self._questions is None:
+            encoder: Any = None
+            if self.query_backend == "onnx":
+                try:
+                    encoder = _Unbatched(OnnxEncoder(self.model_path, self.onnx_cache, self.threads))
+                except (UnsupportedModel, ImportError, OSError, RuntimeError) as exc:
+                    log.warning("questions are embedded with sentence-transformers: no ONNX model (%s)", exc)
+            self._questions = encoder or self._encoder
+        return self._questions
+
+    @property
+    def _sentence_encoder(self) -> Any:
+        if self.sentence_vectors != "int8":
+            return self._question_encoder
+        with self._lock:
+            if self._int8 is None:
+                self._int8 = _int8_copy(self._encoder)
+            return self._int8
+
+    @property
+    def _tokenizer(self) -> Any:
+        return self._encoder.tokenizer
 
     def count_tokens(self, text: str) -> int:
         return len(self._tokenizer.encode(text, add_special_tokens=False))
@@ -48,8 +108,11 @@ class Embedder:
         step = self.batch_size * 4
         for start in range(0, len(order), step):
             batch = order[start : start + step]
-            embedded = self._encode([texts[i] for i in batch])
-            for i, vector in zip(batch, embedded, strict=True):
+            embedded = self._encoder.encode(
+                [texts[i] for i in batch], batch_size=self.batch_size, normalize_embeddings=True,
+                convert_to_numpy=True, show_progress_bar=False,
+            )
+            for i, vector in zip(batch, embedded.tolist(), strict=True):
                 vectors[i] = vector
             if on_batch:
                 on_batch(len(batch))
@@ -59,20 +122,16 @@ class Embedder:
         cached: Vector | None = self._queries.get(text)
         if cached is not None:
             return cached
-        vector = self._encode([text])[0]
+        embedded = self._question_encoder.encode(
+            [text], batch_size=1, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+        vector: Vector = embedded[0].tolist()
         self._queries.put(text, vector)
         return vector
 
-    def _encode(self, texts: list[str]) -> list[Vector]:
-        embedded = self._encoder.encode(
-            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-        )
-        vectors: list[Vector] = embedded.tolist()
-        return vectors
-
     def embed_question_for_sentences(self, text: str) -> Vector:
         """The question in the same space as embed_sentences' rows (the retrieval vector when both are float32)."""
-        if self._sentence_encoder is self._encoder:
+        if self._sentence_encoder is self._question_encoder:
             return self.embed_query(text)
         return [float(x) for x in self.embed_sentences([text])[0]]
 
@@ -87,7 +146,7 @@ class Embedder:
             else:
                 found[text] = cached
         if missing:
-            # small batches: sentence-transformers sorts by length, so each batch pads to a similar length
+            # small batches of similar length: each pads to little more than its own sentences
             embedded = self._sentence_encoder.encode(
                 missing, batch_size=8, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
             )
@@ -97,6 +156,16 @@ class Embedder:
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
         return np.stack([found[t] for t in texts])
+
+
+class _Unbatched:
+    """OnnxEncoder behind SentenceTransformer.encode's keywords (always unit vectors, as numpy)."""
+
+    def __init__(self, encoder: OnnxEncoder) -> None:
+        self.encoder = encoder
+
+    def encode(self, texts: list[str], batch_size: int = 32, **_: Any) -> Matrix:
+        return self.encoder.encode(texts, batch_size)
 
 
 def _int8_copy(encoder: Any) -> Any:

@@ -88,7 +88,8 @@ class IndexHome:
         if self._embedder is None:
             s = self.settings
             self._embedder = Embedder(
-                s.resolved_embed_model(), s.embed_batch_size, s.embed_threads, s.sentence_vectors
+                s.resolved_embed_model(), s.embed_batch_size, s.embed_threads, s.sentence_vectors, s.query_backend,
+                s.onnx_cache,
             )
         return self._embedder
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import gradio as gr
 
+from guidechat.chat.safe_markdown import escape_text
 from guidechat.ingest.chunk import short_title
 from guidechat.ingest.loaders import SUPPORTED_SUFFIXES
 from guidechat.library import Library, LibraryDoc, UploadError
@@ -97,7 +98,10 @@ def library_tab(library: Library) -> LibraryControls:
             raise gr.Error(f"Not added: {exc}") from exc
         message = f"**Added.** {report.summary()}"
         if report.failed:
-            message += "\n\n" + "\n".join(f"- not added: {f.path.name}: {f.reason}" for f in report.failed)
+            # a file's name and what its parser said are the uploader's text: shown as words, never as markup
+            message += "\n\n" + "\n".join(
+                f"- not added: {escape_text(f.path.name)}: {escape_text(f.reason)}" for f in report.failed
+            )
         return [*refreshed(text, message), None]
 
     def on_remove(keys: list[str] | None, text: str, progress: gr.Progress = TRACK_TQDM) -> list[Any]:
