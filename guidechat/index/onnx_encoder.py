@@ -112,6 +112,8 @@ class OnnxEncoder:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        # a server runs several answers at once on few cores: threads that spin while waiting would take their CPU
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
 
     def encode(self, texts: list[str], batch_size: int = 32) -> NDArray[np.float32]:
