@@ -84,3 +84,21 @@ def test_an_embedder_falls_back_to_sentence_transformers_when_onnx_cannot_be_had
     embedder = Embedder(str(model))
     embedder._st = sentinel = object()  # stands in for the SentenceTransformer: only its identity is checked
     assert embedder._question_encoder is sentinel
+
+
+@pytest.mark.slow
+def test_a_small_ingest_needs_no_torch_and_gets_the_same_counts_and_vectors() -> None:
+    from sentence_transformers import SentenceTransformer
+
+    from guidechat.index.embed import Embedder
+    from tests.conftest import SMALL_DOC, corpus_file
+
+    path = Settings().resolved_embed_model()
+    lines = [line for line in corpus_file(SMALL_DOC).read_text(encoding="utf-8").splitlines() if line.strip()]
+    embedder = Embedder(path)
+    model = SentenceTransformer(path, device="cpu")
+    for text in [*lines, *TEXTS]:
+        assert embedder.count_tokens(text) == len(model.tokenizer.encode(text, add_special_tokens=False)), text
+    vectors = embedder.embed_passages(lines[:10])
+    assert embedder._st is None, "ten chunks were embedded without loading sentence-transformers"
+    np.testing.assert_allclose(vectors, model.encode(lines[:10], normalize_embeddings=True), atol=1e-5)

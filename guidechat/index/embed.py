@@ -21,6 +21,8 @@ from guidechat.index.onnx_encoder import OnnxEncoder, UnsupportedModel
 
 log = logging.getLogger(__name__)
 
+SMALL_INGEST = 64  # chunks; fewer are embedded on ONNX Runtime when torch is not loaded yet
+
 Vector = list[float]
 Matrix = NDArray[np.float32]
 
@@ -50,6 +52,7 @@ class Embedder:
         self._st: Any = None
         self._questions: Any = None
         self._int8: Any = None
+        self._counter: Any = None
         self._lock = threading.RLock()
         self._queries = Lru(1024)
         # sentences of passages many questions retrieve come back often; 20,000 of them take ~30 MB
@@ -99,12 +102,35 @@ class Embedder:
         return self._encoder.tokenizer
 
     def count_tokens(self, text: str) -> int:
-        return len(self._tokenizer.encode(text, add_special_tokens=False))
+        """Word pieces without [CLS]/[SEP], from the model's tokenizer.json where it has one (the same tokenizer
+        sentence-transformers wraps, without importing it): chunking a changed file then loads no torch."""
+        with self._lock:
+            if self._counter is None:
+                tokenizer_file = Path(self.model_path) / "tokenizer.json"
+                if tokenizer_file.exists():
+                    from tokenizers import Tokenizer
+
+                    counter = Tokenizer.from_file(str(tokenizer_file))
+                    counter.no_truncation()
+                    counter.no_padding()
+                    self._counter = lambda t: len(counter.encode(t, add_special_tokens=False).ids)
+                else:
+                    self._counter = lambda t: len(self._tokenizer.encode(t, add_special_tokens=False))
+            count: Callable[[str], int] = self._counter
+        return count(text)
 
     def embed_passages(self, texts: list[str], on_batch: Callable[[int], None] | None = None) -> list[Vector]:
         """Embed in batches of similar length (less padding), returning vectors in input order."""
+        if 0 < len(texts) <= SMALL_INGEST and self._st is None and self.query_backend == "onnx":
+            # a few changed chunks: the question side's ONNX model (the same vectors) spares loading torch
+            encoder = self._question_encoder
+            if encoder is not self._st:
+                vectors = encoder.encode(texts, batch_size=self.batch_size).tolist()
+                if on_batch:
+                    on_batch(len(texts))
+                return [list(v) for v in vectors]
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        vectors: list[Vector] = [[] for _ in texts]
+        vectors = [[] for _ in texts]
         step = self.batch_size * 4
         for start in range(0, len(order), step):
             batch = order[start : start + step]
