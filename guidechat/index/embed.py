@@ -75,18 +75,15 @@ class Embedder:
     def _question_encoder(self) -> Any:
         """ONNX Runtime's forward pass of the same model; sentence-transformers where it cannot be had."""
         with self._lock:
-            return self._question_encoder_locked()
-
-    def _question_encoder_locked(self) -> Any:
-        if self._questions is None:
-            encoder: Any = None
-            if self.query_backend == "onnx":
-                try:
-                    encoder = _Unbatched(OnnxEncoder(self.model_path, self.onnx_cache, self.threads))
-                except (UnsupportedModel, ImportError, OSError, RuntimeError) as exc:
-                    log.warning("questions are embedded with sentence-transformers: no ONNX model (%s)", exc)
-            self._questions = encoder or self._encoder
-        return self._questions
+            if self._questions is None:
+                encoder: Any = None
+                if self.query_backend == "onnx":
+                    try:
+                        encoder = _Unbatched(OnnxEncoder(self.model_path, self.onnx_cache, self.threads))
+                    except (UnsupportedModel, ImportError, OSError, RuntimeError) as exc:
+                        log.warning("questions are embedded with sentence-transformers: no ONNX model (%s)", exc)
+                self._questions = encoder or self._encoder
+            return self._questions
 
     @property
     def _sentence_encoder(self) -> Any:
@@ -96,10 +93,6 @@ class Embedder:
             if self._int8 is None:
                 self._int8 = _int8_copy(self._encoder)
             return self._int8
-
-    @property
-    def _tokenizer(self) -> Any:
-        return self._encoder.tokenizer
 
     def count_tokens(self, text: str) -> int:
         """Word pieces without [CLS]/[SEP], from the model's tokenizer.json where it has one (the same tokenizer
@@ -115,7 +108,7 @@ class Embedder:
                     counter.no_padding()
                     self._counter = lambda t: len(counter.encode(t, add_special_tokens=False).ids)
                 else:
-                    self._counter = lambda t: len(self._tokenizer.encode(t, add_special_tokens=False))
+                    self._counter = lambda t: len(self._encoder.tokenizer.encode(t, add_special_tokens=False))
             count: Callable[[str], int] = self._counter
         return count(text)
 
@@ -125,12 +118,12 @@ class Embedder:
             # a few changed chunks: the question side's ONNX model (the same vectors) spares loading torch
             encoder = self._question_encoder
             if encoder is not self._st:
-                vectors = encoder.encode(texts, batch_size=self.batch_size).tolist()
+                small: list[Vector] = encoder.encode(texts, batch_size=self.batch_size).tolist()
                 if on_batch:
                     on_batch(len(texts))
-                return [list(v) for v in vectors]
+                return small
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        vectors = [[] for _ in texts]
+        vectors: list[Vector] = [[] for _ in texts]
         step = self.batch_size * 4
         for start in range(0, len(order), step):
             batch = order[start : start + step]
