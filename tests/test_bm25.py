@@ -1,9 +1,10 @@
-"""BM25 kept up to date from its previous self (#5): the same index as a fresh build, bm25s' own scores, the old
-saved format still read; re-ingest that reuses what is stored (moved files' vectors, no Chroma on a no-op)."""
+"""BM25 kept up to date from its previous self (#5): the same index as a fresh build, bm25s' own scores, earlier
+saved formats rebuilt, acronyms; re-ingest that reuses what is stored (moved files' vectors, no Chroma on a no-op)."""
 
 from __future__ import annotations
 
 import dataclasses
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -85,30 +86,45 @@ def test_an_updated_index_equals_a_fresh_build_and_reads_only_new_chunks(tmp_pat
     assert len(asked) == 31
 
 
-def test_an_index_saved_by_llama_index_bm25retriever_still_loads(tmp_path: Path) -> None:
-    """Homes indexed before tokens were kept: searched as they are; the next update tokenizes every chunk."""
-    import Stemmer
-    from llama_index.core.schema import BaseNode, TextNode
-    from llama_index.retrievers.bm25 import BM25Retriever
+def test_an_index_saved_in_an_earlier_format_is_rebuilt_from_every_chunk(tmp_path: Path) -> None:
+    """Homes indexed before acronyms were kept (format 2) or before tokens were kept (format 1, llama-index's
+    BM25Retriever.persist, no format field): neither searched nor reused."""
+    chunks = _chunks(40, 3)
+    Bm25Index.build(chunks).save(tmp_path / "bm25", "f")
+    meta = tmp_path / "bm25" / "guidechat.json"
+    assert Bm25Index.load(tmp_path / "bm25", "f") is not None
+    for earlier in ('{"fingerprint": "f", "format": 2}', '{"fingerprint": "f"}'):
+        meta.write_text(earlier)
+        assert not Bm25Index.is_fresh(tmp_path / "bm25", "f")
+        assert Bm25Index.load(tmp_path / "bm25", "f") is None
+        assert Bm25Index.load(tmp_path / "bm25", None) is None, "its tokens are not reused"
 
-    from guidechat.index.records import embedding_text
 
-    chunks = _chunks(80, 3)
-    nodes: list[BaseNode] = [TextNode(id_=c.id, text=embedding_text(c)) for c in chunks]
-    retriever = BM25Retriever.from_defaults(nodes=nodes, stemmer=Stemmer.Stemmer("english"), language="english")
-    retriever.persist(str(tmp_path / "old"))
-    (tmp_path / "old" / "guidechat.json").write_text('{"fingerprint": "f"}')
-    loaded = Bm25Index.load(tmp_path / "old", "f")
-    assert loaded is not None
-    _same(loaded, Bm25Index.build(chunks))  # same tokens, same scores as llama-index's own build
-    asked: list[str] = []
+def test_an_acronym_that_is_also_a_common_word_finds_its_own_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """"ALL" lower-cased is "all", in nearly every chunk; in capitals it is acute lymphoblastic leukemia. The
+    capitals tokens leave every other query's scores as they were."""
+    meta = DocMeta(title="t", url="https://example.org/x", publisher="t", audience=None, updated="", source_path="/x")
+    texts = {
+        "all": "Children with ALL receive induction, consolidation and maintenance therapy.",
+        "aml": "Children with AML receive induction and consolidation therapy; all of them need transfusions.",
+        **{f"other{i}": f"All patients in trial {i} receive all of the induction therapy." for i in range(6)},
+    }
+    chunks = [Chunk(id=cid, doc_id=cid, text=text, doc=meta, section=("S",), evidence=(), position=0)
+              for cid, text in texts.items()]
+    index = Bm25Index.build(chunks)
+    assert index.search("diagnosed with ALL: what is the induction therapy?", 3)[0][0] == "all"
+    assert index.search("diagnosed with AML: what is the induction therapy?", 3)[0][0] == "aml"
+    assert index.search("aml induction", 3)[0][0] == "aml", "typed in lower case, the word still matches"
+    assert index.search("zzz qqq", 3) == []
 
-    def fetch(ids: list[str]) -> dict[str, Chunk]:
-        asked.extend(ids)
-        return {c.id: c for c in chunks}
+    import guidechat.index.bm25 as bm25_module
 
-    loaded.updated([c.id for c in chunks], fetch)
-    assert len(asked) == len(chunks)
+    monkeypatch.setattr(bm25_module, "_ACRONYM", re.compile(r"(?!)"))
+    without = Bm25Index.build(chunks)
+    assert without.search("induction consolidation transfusions", 8) == index.search(
+        "induction consolidation transfusions", 8
+    )
+    assert without.search("diagnosed with ALL: what is the induction therapy?", 3)[0][0] != "all"
 
 
 @pytest.mark.slow

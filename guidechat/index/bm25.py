@@ -1,5 +1,5 @@
 """A BM25 index over the same chunks (bm25s, the engine under llama-index's BM25Retriever, tokenized the same way:
-English stop words dropped, Snowball stems), persisted beside Chroma.
+English stop words dropped, Snowball stems; and acronyms also kept in capitals), persisted beside Chroma.
 
 It keeps each chunk's tokens, so a new index after an ingest tokenizes only the chunks that are new to it and never
 reads the others back from Chroma: a chunk id hashes the text and metadata the tokens come from."""
@@ -7,6 +7,7 @@ reads the others back from Chroma: a chunk id hashes the text and metadata the t
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -18,9 +19,15 @@ from numpy.typing import NDArray
 from guidechat.index.records import embedding_text
 from guidechat.types import Chunk
 
-FORMAT = 2  # 1: llama-index's BM25Retriever.persist (no tokens kept)
+FORMAT = 3  # 1: llama-index's BM25Retriever.persist (no tokens kept); 2: tokens without acronyms
 _TOKEN_PATTERN = r"(?u)\b\w\w+\b"  # BM25Retriever's
 _STOPWORDS = "english"
+# A word in capitals with two or more capital letters (ALL, AML, HER2, BRCA1) is also indexed as itself, case kept.
+# A question's acronym is searched that way only where its lower-cased word mostly means something else (a stop
+# word, or used in at least _OTHER_SENSE times as many chunks): "ALL" (acute lymphoblastic leukemia) is in 1,009
+# PDQ chunks, "all" in 3,741. Elsewhere (AML, HER2) the lower-cased word already is the acronym.
+_ACRONYM = re.compile(r"\b(?=(?:[0-9]*[A-Z]){2})[A-Z0-9]+\b")
+_OTHER_SENSE = 2
 
 Fetch = Callable[[list[str]], dict[str, Chunk]]
 
@@ -40,7 +47,7 @@ def _tokenize(texts: list[str], stemmer: Any) -> list[list[str]]:
         texts, stopwords=_STOPWORDS, stemmer=stemmer, token_pattern=_TOKEN_PATTERN, return_ids=False,
         show_progress=False,
     )
-    return tokens
+    return [words + _ACRONYM.findall(text) for words, text in zip(tokens, texts, strict=True)]
 
 
 class _Tokens:
@@ -147,16 +154,17 @@ class Bm25Index:
 
     @staticmethod
     def is_fresh(path: Path, fingerprint: str) -> bool:
-        try:
-            return bool(json.loads((path / "guidechat.json").read_text()).get("fingerprint") == fingerprint)
-        except (OSError, ValueError):
-            return False
+        saved = _saved(path)
+        return saved.get("format") == FORMAT and saved.get("fingerprint") == fingerprint
 
     @classmethod
     def load(cls, path: Path, fingerprint: str | None) -> Bm25Index | None:
         """The saved index, or None when it is missing or was built from other chunks (fingerprint None: whatever
-        chunks it was built from, as a source of tokens for the next one)."""
+        chunks it was built from, as a source of tokens for the next one). One saved in another format was
+        tokenized another way: nothing in it is reused."""
         if fingerprint is not None and not cls.is_fresh(path, fingerprint):
+            return None
+        if _saved(path).get("format") != FORMAT:
             return None
         try:
             return cls._read(path)
@@ -169,18 +177,10 @@ class Bm25Index:
     def _read(cls, path: Path) -> Bm25Index:
         import bm25s
 
-        if (path / "ids.json").exists():
-            ids = json.loads((path / "ids.json").read_text())
-            if not (path / "params.index.json").exists():
-                return cls(None, [], _Tokens.empty())  # saved empty
-            return cls(bm25s.BM25.load(str(path), show_progress=False), ids, source=path)
+        ids = json.loads((path / "ids.json").read_text())
         if not (path / "params.index.json").exists():
-            return cls(None, [], _Tokens.empty())  # saved empty by format 1
-        # format 1: ids from the node records llama-index kept; no tokens, so the next update tokenizes everything
-        bm25 = bm25s.BM25.load(str(path), load_corpus=True, show_progress=False)
-        ids = [node["node_id"] for node in bm25.corpus]
-        bm25.corpus = None
-        return cls(bm25, ids)
+            return cls(None, [], _Tokens.empty())  # saved empty
+        return cls(bm25s.BM25.load(str(path), show_progress=False), ids, source=path)
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -188,20 +188,31 @@ class Bm25Index:
     def search(self, query: str, n: int) -> list[tuple[str, float]]:
         """(chunk id, score) best first."""
         import bm25s
+        from bm25s.stopwords import STOPWORDS_EN
 
         if self._bm25 is None or not self._ids:
             return []
-        tokens = bm25s.tokenize(query, stemmer=self._stemmer(), token_pattern=_TOKEN_PATTERN, show_progress=False)
-        found, scores = self._bm25.retrieve(tokens, k=min(n, len(self._ids)), show_progress=False)
+        words = bm25s.tokenize(
+            query, stemmer=self._stemmer(), token_pattern=_TOKEN_PATTERN, return_ids=False, show_progress=False
+        )[0]
+        acronyms = [
+            a for a in _ACRONYM.findall(query)
+            if a.lower() in STOPWORDS_EN or self._frequency(self._stem(a)) >= _OTHER_SENSE * self._frequency(a) > 0
+        ]
+        found, scores = self._bm25.retrieve([words + acronyms], k=min(n, len(self._ids)), show_progress=False)
         return [(self._ids[int(i)], float(s)) for i, s in zip(found[0], scores[0], strict=True) if s > 0]
 
     def document_frequency(self, term: str) -> int:
         """How many chunks contain a (stemmed) term; 0 when the corpus never uses it."""
+        return self._frequency(self._stem(term))
+
+    def _stem(self, term: str) -> str:
+        return str(self._stemmer().stemWord(term.lower()))
+
+    def _frequency(self, token: str) -> int:
         if self._bm25 is None:
             return 0
-        stemmed = self._stemmer().stemWord(term.lower())
-        vocab: dict[str, int] = self._bm25.vocab_dict
-        idx = vocab.get(stemmed)
+        idx = self._bm25.vocab_dict.get(token)
         if idx is None:
             return 0
         indptr = self._bm25.scores["indptr"]
@@ -210,11 +221,15 @@ class Bm25Index:
 
 def _index(bm25: Any, vocab: list[str], flat: NDArray[np.int32], lengths: NDArray[np.int64]) -> None:
     """What bm25s' BM25.index((token ids, vocab)) computes, with its own scoring functions, but over whole arrays
-    instead of one document at a time (~1 s less for the PDQ corpus). tests/test_bm25.py holds the two equal."""
+    instead of one document at a time (~1 s less for the PDQ corpus), and without counting capitals tokens in a
+    chunk's length. tests/test_bm25.py holds the two equal."""
     from bm25s.scoring import _select_idf_scorer, _select_tfc_scorer
 
     n_docs, n_vocab = len(lengths), len(vocab)
     doc_of = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+    # an acronym's capitals token is a second reading of a word already counted: not part of the chunk's length
+    capitals = np.array([w != w.lower() for w in vocab], dtype=bool)
+    lengths = lengths - np.bincount(doc_of[capitals[flat]], minlength=n_docs) if capitals.any() else lengths
     pairs, tf = np.unique(doc_of * n_vocab + flat, return_counts=True)  # each (document, term) once
     docs, terms = pairs // n_vocab, pairs % n_vocab
     df = np.bincount(terms, minlength=n_vocab)
@@ -236,6 +251,14 @@ def _index(bm25: Any, vocab: list[str], flat: NDArray[np.int32], lengths: NDArra
     bm25.vocab_dict = {w: i for i, w in enumerate(vocab)}
     bm25.vocab_dict[""] = n_vocab  # index(create_empty_token=True) adds it: a query of no known words
     bm25.unique_token_ids_set = set(bm25.vocab_dict.values())
+
+
+def _saved(path: Path) -> dict[str, Any]:
+    try:
+        saved = json.loads((path / "guidechat.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return saved if isinstance(saved, dict) else {}
 
 
 def _load_tokens(path: Path, ids: list[str]) -> _Tokens | None:
