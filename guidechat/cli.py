@@ -227,7 +227,7 @@ def _eval(settings: Settings, suites: list[Path], out: Path, k: int, baseline: b
         preset = BASELINE_PRESET
     started = time.perf_counter()
     with tqdm(total=sum(len(c.turns) for c in cases), unit="turn", desc="eval", disable=not sys.stderr.isatty()) as bar:
-        results = run_cases(asker, cases, k, on_turn=lambda: bar.update(1))
+        results = run_cases(asker, cases, k, on_turn=lambda: bar.update(1), embed=pipeline.home.embedder.embed_texts)
     meta = {
         "suites": [str(s) for s in suites],
         "preset": preset,

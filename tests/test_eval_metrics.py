@@ -5,17 +5,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from guidechat.eval.metrics import (
     abstention_scores,
+    answer_words,
     best_doc_rank,
     hit_at,
     key_fact_recall,
     percentile,
     reciprocal_rank,
+    rouge_l_f1,
     section_hit_at,
 )
+from guidechat.eval.runner import gold_answer_similarity
 from guidechat.eval.suite import load_suite
 
 A, B, C = "https://x/a", "https://x/b", "https://x/c"
@@ -40,6 +44,32 @@ def test_section_hit_needs_the_gold_document_and_a_gold_heading() -> None:
 def test_key_fact_recall() -> None:
     assert key_fact_recall("Give olanzapine 10 mg for 4 days; sedation is common.", ["10 mg", "Sedation", "x"]) == 2 / 3
     assert key_fact_recall("anything", []) is None
+
+
+def test_rouge_l_f1_by_hand() -> None:
+    # common subsequence "the cat on the mat": 5 of 6 candidate words, 5 of 7 reference words
+    assert rouge_l_f1("The cat sat on the mat.", "the cat is on the mat today") == pytest.approx(10 / 13)
+    assert rouge_l_f1("mat the", "the mat") == pytest.approx(0.5), "order matters: one word in common order"
+    assert rouge_l_f1("same words", "Same, words!") == 1.0
+    assert rouge_l_f1("", "anything") == 0.0 and rouge_l_f1("no overlap", "at all here") == 0.0
+
+
+def test_answer_words_drop_markers_and_headings() -> None:
+    markdown = "**Bottom line:** Surgery is standard [1].\n\n**Evidence**\n\n- Radiation helps [2][3]."
+    assert answer_words(markdown) == "Surgery is standard . - Radiation helps ."
+
+
+def test_gold_answer_similarity() -> None:
+    def embed(texts: list[str]) -> np.ndarray:
+        vectors = {"Surgery is standard .": [1.0, 0.0], "Surgery is the standard treatment.": [0.6, 0.8]}
+        return np.array([vectors[t] for t in texts], dtype=np.float32)
+
+    gold = "Surgery is the standard treatment."
+    scores = gold_answer_similarity("**In short:** Surgery is standard [1].", gold, embed)
+    assert scores["answer_rouge_l"] == round(2 * (3 / 3) * (3 / 5) / (3 / 3 + 3 / 5), 4)
+    assert scores["answer_cosine"] == pytest.approx(0.6)
+    assert gold_answer_similarity("anything", None, embed) == {}
+    assert gold_answer_similarity("Surgery is standard.", "Surgery", None)["answer_cosine"] is None
 
 
 def test_abstention_scores() -> None:

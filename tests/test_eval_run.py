@@ -27,6 +27,7 @@ def test_eval_writes_reports_for_every_turn(
             "gold_urls": [TESTIS_HP],
             "gold_sections": ["Overview"],
             "key_facts": ["screening"],
+            "gold_answer": "Screening for testicular cancer is not recommended for men without symptoms.",
         },
         {
             "id": "multi",
@@ -75,6 +76,10 @@ def test_eval_writes_reports_for_every_turn(
     assert report["settings_hash"] and report["index_digest"]
     assert "| doc_hit@5 |" in (out / "report.md").read_text(encoding="utf-8")
     assert report["cases"][0]["gold_urls"] == [TESTIS_HP]
+    similar = report["cases"][0]["scores"]
+    assert 0.0 < similar["answer_rouge_l"] < 1.0 and 0.3 < similar["answer_cosine"] <= 1.0
+    assert "answer_rouge_l" not in report["cases"][1]["scores"], "no gold answer, no similarity"
+    assert overall["answer_rouge_l"] == similar["answer_rouge_l"], "averaged over the cases that have one"
     assert 'id="plot-hit-at-k"' in (out / "report.html").read_text(encoding="utf-8")
 
 

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
+
+_WORD = re.compile(r"\w+")
+_MARKER = re.compile(r"\[\d+\]")
+_HEADING = re.compile(r"\*\*[^*\n]+\*\*")  # the composers' bold headings ("**Bottom line:**")
 
 
 def best_doc_rank(ranked_urls: Sequence[str], gold_urls: Iterable[str]) -> int | None:
@@ -45,6 +50,34 @@ def key_fact_recall(text: str, facts: Sequence[str]) -> float | None:
         return None
     lowered = " ".join(text.lower().split())
     return sum(1 for f in facts if " ".join(f.lower().split()) in lowered) / len(facts)
+
+
+def answer_words(markdown: str) -> str:
+    """An answer's own words: citation markers and bold headings off (they are guidechat's template, not content)."""
+    return " ".join(_HEADING.sub(" ", _MARKER.sub(" ", markdown)).split())
+
+
+def rouge_l_f1(candidate: str, reference: str) -> float:
+    """ROUGE-L F1: the longest common subsequence of the lower-cased words (\\w+), as the harmonic mean of its share
+    of the candidate's words (precision) and of the reference's (recall)."""
+    a, b = _WORD.findall(candidate.lower()), _WORD.findall(reference.lower())
+    if not a or not b:
+        return 0.0
+    common = _lcs_length(a, b)
+    if not common:
+        return 0.0
+    precision, recall = common / len(a), common / len(b)
+    return 2 * precision * recall / (precision + recall)
+
+
+def _lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
+    previous = [0] * (len(b) + 1)
+    for word in a:
+        current = [0]
+        for j, other in enumerate(b):
+            current.append(previous[j] + 1 if word == other else max(previous[j + 1], current[j]))
+        previous = current
+    return previous[-1]
 
 
 def abstention_scores(expected: Sequence[bool], abstained: Sequence[bool]) -> dict[str, float | None]:

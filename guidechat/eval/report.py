@@ -96,6 +96,8 @@ ROWS = (
     "facts_in_top5",
     "gold_cited",
     "facts_in_answer",
+    "answer_rouge_l",
+    "answer_cosine",
     "citations_resolve",
     "sentences_supported",
     "disclaimer",

@@ -8,16 +8,24 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
 from guidechat.chat.verify import unresolved_markers, unsupported_claims
 from guidechat.eval.metrics import (
+    answer_words,
     best_doc_rank,
     hit_at,
     key_fact_recall,
     reciprocal_rank,
+    rouge_l_f1,
     section_hit_at,
 )
 from guidechat.eval.suite import EvalCase, EvalTurn
 from guidechat.types import Answer, Asker, Session
+
+# unit vectors of texts, one row each (Embedder.embed_texts): the gold answer's cosine to the answer
+Embed = Callable[[list[str]], NDArray[np.float32]]
 
 
 @dataclass
@@ -66,7 +74,7 @@ class TurnResult:
         }
 
 
-def score_turn(turn: EvalTurn, answer: Answer, k: int) -> dict[str, float | None]:
+def score_turn(turn: EvalTurn, answer: Answer, k: int, embed: Embed | None = None) -> dict[str, float | None]:
     """Every per-turn figure; retrieval and answer ones only for answerable turns."""
     grounding: dict[str, float | None] = {
         "citations_resolve": 0.0 if unresolved_markers(answer) else 1.0,
@@ -92,12 +100,30 @@ def score_turn(turn: EvalTurn, answer: Answer, k: int) -> dict[str, float | None
         "facts_in_top5": key_fact_recall(top_text, turn.key_facts),
         "gold_cited": 1.0 if set(turn.gold_urls) & {c.url for c in answer.citations} else 0.0,
         "facts_in_answer": key_fact_recall(answer.markdown, turn.key_facts),
+        **gold_answer_similarity(answer.markdown, turn.gold_answer, embed),
     }
     return {**scores, **grounding}
 
 
+def gold_answer_similarity(markdown: str, gold: str | None, embed: Embed | None) -> dict[str, float | None]:
+    """The answer's words against the suite's gold answer: ROUGE-L F1, and the cosine of the two texts' embeddings
+    (the index's model, each text's first 256 word pieces). None where a case has no gold answer."""
+    if not gold:
+        return {}
+    text = answer_words(markdown)
+    cosine: float | None = None
+    if embed is not None and text:
+        vectors = embed([text, gold])
+        cosine = round(float(vectors[0] @ vectors[1]), 4)
+    return {"answer_rouge_l": round(rouge_l_f1(text, gold), 4), "answer_cosine": cosine}
+
+
 def run_cases(
-    asker: Asker, cases: Sequence[EvalCase], k: int = 5, on_turn: Callable[[], None] | None = None
+    asker: Asker,
+    cases: Sequence[EvalCase],
+    k: int = 5,
+    on_turn: Callable[[], None] | None = None,
+    embed: Embed | None = None,
 ) -> list[TurnResult]:
     results: list[TurnResult] = []
     for case in cases:
@@ -123,7 +149,7 @@ def run_cases(
                     answer=answer.markdown,
                     abstained=answer.abstained,
                     latency_ms={**answer.timings_ms, "wall": wall},
-                    scores=score_turn(turn, answer, k),
+                    scores=score_turn(turn, answer, k, embed),
                     gold_urls=list(turn.gold_urls),
                     composer=answer.composer,
                     generated_sentences=answer.generated_sentences,

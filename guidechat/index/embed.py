@@ -148,6 +148,14 @@ class Embedder:
         self._queries.put(text, vector)
         return vector
 
+    def embed_texts(self, texts: list[str]) -> Matrix:
+        """Unit vectors, one row each, on the question side's model and outside every cache (eval's answer-to-gold
+        similarity: long texts that would only push questions and sentences out)."""
+        embedded = self._question_encoder.encode(
+            texts, batch_size=8, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+        return np.asarray(embedded, dtype=np.float32)
+
     def embed_question_for_sentences(self, text: str) -> Vector:
         """The question in the same space as embed_sentences' rows (the retrieval vector when both are float32)."""
         if self._sentence_encoder is self._question_encoder:
