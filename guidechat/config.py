@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     max_sentences: int = 6
     max_sentences_per_passage: int = 2  # spread the answer over more passages (and guidelines)
     min_sentence_score: float = 0.30
-    min_answer_score: float = 0.30  # abstain when even the best sentence scores below this
+    min_answer_score: float = 0.25  # abstain when even the best sentence scores below this (EVAL.md)
     compose_shortlist: int = 16  # sentences embedded per answer (the lexically best); embedding them is the cost
     # the model that ranks those sentences: "int8" is a dynamically quantized copy (about 2x faster on CPU)
     sentence_vectors: Literal["fp32", "int8"] = "fp32"

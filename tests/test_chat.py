@@ -135,3 +135,20 @@ def test_single_retriever_baselines_rank_with_one_retriever(slice_home) -> None:
         baseline = ChatPipeline.from_settings(Settings(home=slice_home, retrieval_mode=mode))
         passages = baseline.ask("Should men be screened for testicular cancer?", Session()).passages
         assert passages and all(getattr(p, rank) is not None for p in passages), mode
+
+
+def test_sentences_are_embedded_as_they_read(pipeline, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A glossary link's address is not read by the model (nor paid for): the answer still quotes the link."""
+    embedder = pipeline.home.embedder
+    seen: list[str] = []
+    real = embedder.embed_sentences
+
+    def recording(texts: list[str]):  # type: ignore[no-untyped-def]
+        seen.extend(texts)
+        return real(texts)
+
+    monkeypatch.setattr(embedder, "embed_sentences", recording)
+    answer = pipeline.ask("Why is screening for testicular cancer not recommended?", Session(), "patient")
+    assert_grounded(answer)
+    assert "](https://" in answer.markdown, "the quoted sentences keep their links"
+    assert seen and not any("](" in t or "https://" in t for t in seen)

@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from guidechat.chat.terms import TermWeights, query_terms
+from guidechat.ingest.clean import plain_text
 from guidechat.text import split_sentences, stem, stems
 from guidechat.types import Audience, Citation, Passage
 
@@ -99,7 +100,7 @@ class ExtractiveComposer:
             for order, sentence in enumerate(sentence_units(passage.chunk.text)):
                 if not _quotable(sentence):
                     continue
-                found = stems(sentence)
+                found = stems(plain_text(sentence))
                 lexical = sum(w for t, w in terms if t in found) / total
                 candidates.append(Candidate(sentence, p_index, order, lexical))
         if not candidates:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from guidechat.chat.abstain import Support, measure_support, should_abstain, unknown_names
-from guidechat.chat.compose import ExtractiveComposer
+from guidechat.chat.compose import ExtractiveComposer, Matrix
 from guidechat.chat.condense import condense, condense_with_model, favour_own_terms
 from guidechat.chat.disclaimer import DISCLAIMER
 from guidechat.chat.generate import Generation, GenerativeComposer
@@ -21,6 +21,7 @@ from guidechat.index.indexer import IndexHome
 from guidechat.index.manifest import Manifest
 from guidechat.index.retriever import HybridRetriever, Only, only_for
 from guidechat.ingest.chunk import short_title
+from guidechat.ingest.clean import plain_text
 from guidechat.llm import ChatModel, LLMUnavailable, build_chat_model
 from guidechat.types import (
     Answer,
@@ -57,7 +58,7 @@ class ChatPipeline:
         self.composer = ExtractiveComposer(
             self.weights,
             home.embedder.embed_question_for_sentences,
-            home.embedder.embed_sentences,
+            self._embed_sentences,
             max_sentences=s.max_sentences,
             max_per_passage=s.max_sentences_per_passage,
             min_score=s.min_sentence_score,
@@ -70,8 +71,13 @@ class ChatPipeline:
         # trust (#7): dates, levels of evidence, agreeing and differing documents; follow-up questions
         self._manifest: Manifest | None = None
         self._legend: dict[str, LegendEntry] | None = None
-        self.trust = TrustReview(s, home.embedder.embed_sentences, self.legend)
+        self.trust = TrustReview(s, self._embed_sentences, self.legend)
         self.suggester = Suggester(self._chunk_ids, home.store.get, s.suggested_followups)
+
+    def _embed_sentences(self, sentences: list[str]) -> Matrix:
+        """Sentences embedded as they read: a link's words, not its address (a PDQ glossary link's address alone
+        is some 30 word pieces, which the model would read and pay for)."""
+        return self.home.embedder.embed_sentences([plain_text(s) for s in sentences])
 
     def _use_bm25(self, bm25: Bm25Index) -> None:
         """Swap in the BM25 index rebuilt after another process's ingest; the term weights follow it."""

@@ -82,7 +82,7 @@ def _pool(composer: ExtractiveComposer, query: str, passages: Sequence[Passage])
     for p_index, passage in enumerate(passages):
         for order, sentence in enumerate(sentence_units(passage.chunk.text)):
             if _quotable(sentence):
-                found = stems(sentence)
+                found = stems(plain_text(sentence))
                 lexical.append(Candidate(sentence, p_index, order, sum(w for t, w in terms if t in found) / total))
     # the composer's own shortlist size where it has one: the same sentences, so their vectors are cached
     size = int(getattr(composer, "shortlist", POOL_SIZE))
