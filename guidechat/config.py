@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     bm25_weight: float = 0.8  # BM25's lists in the fusion, relative to the dense ones
     other_audience_weight: float = 1.0  # weight of the all-audience lists (preferred-audience passages are in both)
     audience_fallback_margin: float = 0.04  # prefer the audience unless its best is this much less similar
+    # a question naming an age group (adult, childhood, "6-year-old"): documents titled for the other one count this
+    other_age_group_weight: float = 0.5
     top_k: int = 5  # passages the composer reads
 
     # composing

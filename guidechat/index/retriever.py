@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 
 from guidechat.config import Settings
+from guidechat.index.age import other_group, question_age_group, title_age_group
 from guidechat.index.bm25 import Bm25Index
 from guidechat.index.embed import Embedder
 from guidechat.index.manifest import Manifest
@@ -104,6 +105,7 @@ class HybridRetriever:
                 continue
             for rank, cid in enumerate(ids, start=1):
                 fused[cid] = fused.get(cid, 0.0) + weight / (s.rrf_k + rank)
+        _weigh_age_groups(fused, chunks, query, s.other_age_group_weight)
         dense_rank = {c.id: i for i, (c, _) in enumerate(dense_all, start=1)}
         bm25_rank = {cid: i for i, cid in enumerate(bm25_all, start=1)}
         ranked = sorted(fused, key=lambda cid: fused[cid], reverse=True)
@@ -131,6 +133,18 @@ class HybridRetriever:
             if wanted in haystack:
                 return True
         return False
+
+
+def _weigh_age_groups(fused: dict[str, float], chunks: dict[str, Chunk], query: str, weight: float) -> None:
+    """A question that names an age group ("Adult Hodgkin Lymphoma", "my 6-year-old"): the documents titled for the
+    other group ("Childhood Hodgkin Lymphoma Treatment") count at `weight`."""
+    group = question_age_group(query)
+    if group is None or weight == 1.0:
+        return
+    other = other_group(group)
+    for cid in fused:
+        if title_age_group(chunks[cid].doc.title) == other:
+            fused[cid] *= weight
 
 
 def _matches(chunk: Chunk, audience: Audience) -> bool:
