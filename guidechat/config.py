@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     audience_fallback_margin: float = 0.04  # prefer the audience unless its best is this much less similar
     # a question naming an age group (adult, childhood, "6-year-old"): documents titled for the other one count this
     other_age_group_weight: float = 0.5
+    # "diagnosed with ALL" is searched as "ALL (acute lymphoblastic leukemia)": the long form the guidelines give it
+    spell_out_acronyms: bool = True
     top_k: int = 5  # passages the composer reads
 
     # composing

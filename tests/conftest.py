@@ -55,6 +55,27 @@ def slice_home(tmp_path_factory: pytest.TempPathFactory, slice_dir: Path) -> Pat
     return home
 
 
+# the adult and childhood summaries of one disease (acute lymphoblastic leukemia): age groups, acronyms
+ALL_PAIR = (
+    "patient/types-leukemia-patient-adult-all-treatment-pdq.md",
+    "patient/types-leukemia-patient-child-all-treatment-pdq.md",
+)
+
+
+@pytest.fixture(scope="session")
+def all_pair_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from guidechat.config import Settings
+    from guidechat.index.indexer import IndexHome, ingest
+
+    docs = tmp_path_factory.mktemp("all-pair")
+    for relative in ALL_PAIR:
+        shutil.copy(corpus_file(relative), docs / Path(relative).name)
+    home = tmp_path_factory.mktemp("all-pair-home")
+    report = ingest(IndexHome(Settings(home=home)), [docs], progress=False)
+    assert report.new == len(ALL_PAIR) and not report.failed, report.summary()
+    return home
+
+
 @pytest.fixture(scope="session")
 def pipeline(slice_home: Path):  # type: ignore[no-untyped-def]
     from guidechat.chat.pipeline import ChatPipeline

@@ -8,10 +8,6 @@ from pathlib import Path
 import pytest
 
 from guidechat.index.age import question_age_group, title_age_group
-from tests.conftest import corpus_file
-
-ADULT_ALL = "patient/types-leukemia-patient-adult-all-treatment-pdq.md"
-CHILD_ALL = "patient/types-leukemia-patient-child-all-treatment-pdq.md"
 
 
 @pytest.mark.parametrize(
@@ -43,20 +39,13 @@ def test_the_group_a_title_is_for() -> None:
 
 
 @pytest.mark.slow
-def test_the_other_groups_guidelines_count_at_the_weight(tmp_path: Path) -> None:
-    import shutil
-
+def test_the_other_groups_guidelines_count_at_the_weight(all_pair_home: Path) -> None:
     from guidechat.config import Settings
-    from guidechat.index.indexer import IndexHome, ingest
+    from guidechat.index.indexer import IndexHome
     from guidechat.index.retriever import HybridRetriever
 
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    for name in (ADULT_ALL, CHILD_ALL):
-        shutil.copy(corpus_file(name), docs / Path(name).name)
-    settings = Settings(home=tmp_path / "home")
+    settings = Settings(home=all_pair_home)
     home = IndexHome(settings)
-    assert ingest(home, [docs], progress=False).new == 2
     bm25 = home.load_bm25()
 
     def ranked(question: str, weight: float) -> list[tuple[str, str, float]]:

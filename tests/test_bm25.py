@@ -119,7 +119,7 @@ def test_an_acronym_that_is_also_a_common_word_finds_its_own_chunks(monkeypatch:
 
     import guidechat.index.bm25 as bm25_module
 
-    monkeypatch.setattr(bm25_module, "_ACRONYM", re.compile(r"(?!)"))
+    monkeypatch.setattr(bm25_module, "ACRONYM", re.compile(r"(?!)"))
     without = Bm25Index.build(chunks)
     assert without.search("induction consolidation transfusions", 8) == index.search(
         "induction consolidation transfusions", 8

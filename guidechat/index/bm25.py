@@ -23,10 +23,10 @@ FORMAT = 3  # 1: llama-index's BM25Retriever.persist (no tokens kept); 2: tokens
 _TOKEN_PATTERN = r"(?u)\b\w\w+\b"  # BM25Retriever's
 _STOPWORDS = "english"
 # A word in capitals with two or more capital letters (ALL, AML, HER2, BRCA1) is also indexed as itself, case kept.
-# A question's acronym is searched that way only where its lower-cased word mostly means something else (a stop
-# word, or used in at least _OTHER_SENSE times as many chunks): "ALL" (acute lymphoblastic leukemia) is in 1,009
+# A question's acronym is searched that way only where its lower-cased word mostly means something else
+# (Bm25Index.reads_as_another_word): "ALL" (acute lymphoblastic leukemia) is in 1,009
 # PDQ chunks, "all" in 3,741. Elsewhere (AML, HER2) the lower-cased word already is the acronym.
-_ACRONYM = re.compile(r"\b(?=(?:[0-9]*[A-Z]){2})[A-Z0-9]+\b")
+ACRONYM = re.compile(r"\b(?=(?:[0-9]*[A-Z]){2})[A-Z0-9]+\b")
 _OTHER_SENSE = 2
 
 Fetch = Callable[[list[str]], dict[str, Chunk]]
@@ -47,7 +47,7 @@ def _tokenize(texts: list[str], stemmer: Any) -> list[list[str]]:
         texts, stopwords=_STOPWORDS, stemmer=stemmer, token_pattern=_TOKEN_PATTERN, return_ids=False,
         show_progress=False,
     )
-    return [words + _ACRONYM.findall(text) for words, text in zip(tokens, texts, strict=True)]
+    return [words + ACRONYM.findall(text) for words, text in zip(tokens, texts, strict=True)]
 
 
 class _Tokens:
@@ -188,19 +188,34 @@ class Bm25Index:
     def search(self, query: str, n: int) -> list[tuple[str, float]]:
         """(chunk id, score) best first."""
         import bm25s
-        from bm25s.stopwords import STOPWORDS_EN
 
         if self._bm25 is None or not self._ids:
             return []
         words = bm25s.tokenize(
             query, stemmer=self._stemmer(), token_pattern=_TOKEN_PATTERN, return_ids=False, show_progress=False
         )[0]
-        acronyms = [
-            a for a in _ACRONYM.findall(query)
-            if a.lower() in STOPWORDS_EN or self._frequency(self._stem(a)) >= _OTHER_SENSE * self._frequency(a) > 0
-        ]
+        acronyms = [a for a in ACRONYM.findall(query) if self.reads_as_another_word(a)]
         found, scores = self._bm25.retrieve([words + acronyms], k=min(n, len(self._ids)), show_progress=False)
         return [(self._ids[int(i)], float(s)) for i, s in zip(found[0], scores[0], strict=True) if s > 0]
+
+    def reads_as_another_word(self, acronym: str) -> bool:
+        """Whether an acronym lower-cased is mostly another word ("ALL" and "all"; not "AML" and "aml"): a stop
+        word, or a word that at least _OTHER_SENSE times as many chunks use as use the acronym."""
+        from bm25s.stopwords import STOPWORDS_EN
+
+        from guidechat.text import STOPWORDS
+
+        lowered = acronym.lower()
+        if lowered in STOPWORDS_EN or lowered in STOPWORDS:
+            return True
+        return self._frequency(self._stem(acronym)) >= _OTHER_SENSE * self._frequency(acronym) > 0
+
+    def chunks_with(self, token: str, n: int) -> list[str]:
+        """Ids of up to n chunks that hold this exact token (an acronym in capitals), the most weighted first."""
+        if self._bm25 is None or not self._frequency(token):
+            return []
+        found, scores = self._bm25.retrieve([[token]], k=min(n, len(self._ids)), show_progress=False)
+        return [self._ids[int(i)] for i, s in zip(found[0], scores[0], strict=True) if s > 0]
 
     def document_frequency(self, term: str) -> int:
         """How many chunks contain a (stemmed) term; 0 when the corpus never uses it."""

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 
 from guidechat.config import Settings
+from guidechat.index.acronyms import long_form, spelled_out
 from guidechat.index.age import other_group, question_age_group, title_age_group
 from guidechat.index.bm25 import Bm25Index
 from guidechat.index.embed import Embedder
@@ -49,6 +50,7 @@ class HybridRetriever:
         self.bm25 = bm25
         self.embedder = embedder
         self.settings = settings
+        self._long_forms: dict[str, str | None] = {}
 
     def retrieve(self, query: str, audience: Audience, n: int | None = None, only: Only | None = None) -> Retrieval:
         """Fused passages; with `only`, from those documents alone."""
@@ -56,6 +58,10 @@ class HybridRetriever:
         n = n or s.candidates
         timings: dict[str, float] = {}
         t = time.perf_counter()
+        if s.spell_out_acronyms:
+            query = spelled_out(query, self.long_form)
+            timings["acronyms"] = _ms(t)
+            t = time.perf_counter()
         vector = self.embedder.embed_query(query)
         timings["embed"] = _ms(t)
 
@@ -122,6 +128,16 @@ class HybridRetriever:
         timings["fuse"] = _ms(t)
         return Retrieval(passages=passages, timings_ms=timings)
 
+
+    def long_form(self, acronym: str) -> str | None:
+        """What the indexed chunks that use an acronym most often spell it out as (None: they never do)."""
+        if acronym not in self._long_forms:
+            if not self.bm25.reads_as_another_word(acronym):
+                self._long_forms[acronym] = None  # the model and BM25 read it as itself: nothing to add
+                return None
+            ids = self.bm25.chunks_with(acronym, 40)
+            self._long_forms[acronym] = long_form(acronym, (c.text for c in self.store.get(ids).values()))
+        return self._long_forms[acronym]
 
     def phrase_in_corpus(self, phrase: str) -> bool:
         """Whether any indexed chunk contains the phrase (case and spacing aside): BM25 finds the chunks
