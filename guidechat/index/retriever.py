@@ -128,7 +128,6 @@ class HybridRetriever:
         timings["fuse"] = _ms(t)
         return Retrieval(passages=passages, timings_ms=timings)
 
-
     def long_form(self, acronym: str) -> str | None:
         """What the indexed chunks that use an acronym most often spell it out as (None: they never do)."""
         if acronym not in self._long_forms:
