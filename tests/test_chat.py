@@ -152,3 +152,24 @@ def test_sentences_are_embedded_as_they_read(pipeline, monkeypatch) -> None:  # 
     assert_grounded(answer)
     assert "](https://" in answer.markdown, "the quoted sentences keep their links"
     assert seen and not any("](" in t or "https://" in t for t in seen)
+
+
+def test_a_fresh_pipeline_knows_every_chunks_audience(slice_home, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """From the manifest: the scan that routes by audience reads no metadata from Chroma for them."""
+    from guidechat.chat.pipeline import ChatPipeline
+    from guidechat.config import Settings
+    from guidechat.index.indexer import IndexHome
+
+    fresh = ChatPipeline(IndexHome(Settings(home=slice_home)))
+    collection = fresh.home.store._collection
+    reads: list[object] = []
+    real = collection.get
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        reads.append(kwargs.get("include"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(collection, "get", counting)
+    assert not fresh.ask("Should men be screened for testicular cancer?", Session()).abstained
+    assert ["metadatas"] not in reads, "an audience was fetched"
+    assert reads, "the chunks themselves were read"

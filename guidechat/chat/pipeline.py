@@ -73,6 +73,7 @@ class ChatPipeline:
         self._legend: dict[str, LegendEntry] | None = None
         self.trust = TrustReview(s, self._embed_sentences, self.legend)
         self.suggester = Suggester(self._chunk_ids, home.store.get, s.suggested_followups)
+        self._know_audiences()
 
     def _embed_sentences(self, sentences: list[str]) -> Matrix:
         """Sentences embedded as they read: a link's words, not its address (a PDQ glossary link's address alone
@@ -85,6 +86,12 @@ class ChatPipeline:
         self.weights = TermWeights(bm25.document_frequency, len(bm25))
         self.composer.weights = self.weights
         self._manifest, self._legend = None, None
+        self._know_audiences()
+
+    def _know_audiences(self) -> None:
+        """Every chunk's audience, from the manifest, so a fresh process's first questions do not fetch it."""
+        documents = self.manifest().documents.values()
+        self.home.store.know_audiences({cid: e.audience or "any" for e in documents for cid in e.chunk_ids})
 
     def reload(self) -> None:
         """Take up this process's own ingest or removal (the library): BM25, term weights, cached manifest."""

@@ -217,6 +217,10 @@ class VectorStore:
                 return nearest_all, nearest_pref
         return None
 
+    def know_audiences(self, audience_of: dict[str, str]) -> None:
+        """Chunks' audiences known elsewhere (the manifest): scans then read no metadata for them."""
+        self._audience_of.update(audience_of)
+
     def _audiences(self, ids: list[str]) -> dict[str, str]:
         unknown = [cid for cid in ids if cid not in self._audience_of]  # learnt once per chunk, as they come up
         if unknown:
