@@ -23,6 +23,7 @@ from guidechat.index.retriever import HybridRetriever, Only, only_for
 from guidechat.ingest.chunk import short_title
 from guidechat.ingest.clean import plain_text
 from guidechat.llm import ChatModel, LLMUnavailable, build_chat_model
+from guidechat.timing import ms_since
 from guidechat.types import (
     Answer,
     Audience,
@@ -143,14 +144,14 @@ class ChatPipeline:
 
         t = time.perf_counter()
         query = self._condense(question, session)
-        timings["condense"] = _ms(t)
+        timings["condense"] = ms_since(t)
 
         t = time.perf_counter()
         audience = session.scope.audience or audience  # restricted to one audience: answered for it
         retrieval = self.retriever.retrieve(query, audience, only=self._only(session.scope))
         if query != question:
             retrieval.passages = favour_own_terms(retrieval.passages, question, query, s.followup_own_terms_boost)
-        timings["retrieve"] = _ms(t)
+        timings["retrieve"] = ms_since(t)
         timings.update({f"retrieve_{k}": v for k, v in retrieval.timings_ms.items()})
         top = retrieval.passages[: s.top_k]
 
@@ -169,7 +170,7 @@ class ChatPipeline:
             abstained = not citations or best < s.min_answer_score
         if abstained:
             answer_md, citations = _abstention_markdown(support), ()
-        timings["compose"] = _ms(t)
+        timings["compose"] = ms_since(t)
 
         composer: Composer = "extractive"
         note, generated = "", 0
@@ -181,7 +182,7 @@ class ChatPipeline:
                 outcome = yield from self.generator.generate(query, top, audience)
             except LLMUnavailable as exc:
                 outcome = exc
-            timings["generate"] = _ms(t)
+            timings["generate"] = ms_since(t)
             generated = outcome.generated if isinstance(outcome, Generation) else 0
             removed = outcome.removed if isinstance(outcome, Generation) else ()
             if isinstance(outcome, Generation) and outcome.kept >= max(1, s.min_verified_sentences):
@@ -192,7 +193,7 @@ class ChatPipeline:
                             "or not supported by the passages they cite.")
             else:
                 composer, note = "extractive-fallback", _fallback_note(outcome)
-        timings["total"] = _ms(started)
+        timings["total"] = ms_since(started)
 
         answer = Answer(
             question=question,
@@ -213,8 +214,8 @@ class ChatPipeline:
         t = time.perf_counter()
         answer = self.trust.annotate(answer, reconciled, top)
         answer = replace(answer, followups=self.suggester.suggest(answer, top))
-        timings["trust"] = _ms(t)
-        timings["total"] = _ms(started)
+        timings["trust"] = ms_since(t)
+        timings["total"] = ms_since(started)
         session.turns.append(Turn(question=question, query=query, answer=answer))
         yield answer
 
@@ -256,7 +257,3 @@ def _related(passages: list[Passage], limit: int = 3) -> tuple[Source, ...]:
         if len(out) == limit:
             break
     return tuple(out)
-
-
-def _ms(start: float) -> float:
-    return (time.perf_counter() - start) * 1000.0

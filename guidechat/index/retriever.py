@@ -12,6 +12,7 @@ from guidechat.index.bm25 import Bm25Index
 from guidechat.index.embed import Embedder
 from guidechat.index.manifest import Manifest
 from guidechat.index.store import VectorStore
+from guidechat.timing import ms_since
 from guidechat.types import Audience, Chunk, Passage
 
 
@@ -60,10 +61,10 @@ class HybridRetriever:
         t = time.perf_counter()
         if s.spell_out_acronyms:
             query = spelled_out(query, self.long_form)
-            timings["acronyms"] = _ms(t)
+            timings["acronyms"] = ms_since(t)
             t = time.perf_counter()
         vector = self.embedder.embed_query(query)
-        timings["embed"] = _ms(t)
+        timings["embed"] = ms_since(t)
 
         t = time.perf_counter()
         doc_ids = only.doc_ids if only is not None else None
@@ -72,14 +73,14 @@ class HybridRetriever:
         else:
             dense_all = self.store.query(vector, n, doc_ids=doc_ids)
             dense_pref = self.store.query(vector, n, audience, doc_ids=doc_ids)
-        timings["dense"] = _ms(t)
+        timings["dense"] = ms_since(t)
 
         t = time.perf_counter()
         if only is None:
             lexical = self.bm25.search(query, n * 4)
         else:  # every match, then only the allowed ones: a few documents may rank far down the whole corpus
             lexical = [(cid, v) for cid, v in self.bm25.search(query, len(self.bm25)) if cid in only.chunk_ids][: n * 4]
-        timings["bm25"] = _ms(t)
+        timings["bm25"] = ms_since(t)
 
         t = time.perf_counter()
         chunks: dict[str, Chunk] = {c.id: c for c, _ in dense_all + dense_pref}
@@ -125,7 +126,7 @@ class HybridRetriever:
             )
             for cid in ranked
         ]
-        timings["fuse"] = _ms(t)
+        timings["fuse"] = ms_since(t)
         return Retrieval(passages=passages, timings_ms=timings)
 
     def long_form(self, acronym: str) -> str | None:
@@ -164,7 +165,3 @@ def _weigh_age_groups(fused: dict[str, float], chunks: dict[str, Chunk], query: 
 
 def _matches(chunk: Chunk, audience: Audience) -> bool:
     return chunk.doc.audience in (None, audience)
-
-
-def _ms(start: float) -> float:
-    return (time.perf_counter() - start) * 1000.0
