@@ -65,6 +65,20 @@ def _quotable(sentence: str) -> bool:
     return 5 <= len(words) <= 90 and not sentence.rstrip().endswith(":") and not _SEE_ALSO.match(sentence)
 
 
+def lexical_candidates(query: str, passages: Sequence[Passage], weights: TermWeights) -> list[Candidate]:
+    """Every quotable sentence of the passages, in order, scored by the share of the query's IDF-weighted terms it
+    holds (its words as read: a link's address does not count)."""
+    terms = [(stem(t), weights.idf(t)) for t in query_terms(query)]
+    total = sum(w for _, w in terms) or 1.0
+    candidates: list[Candidate] = []
+    for p_index, passage in enumerate(passages):
+        for order, sentence in enumerate(sentence_units(passage.chunk.text)):
+            if _quotable(sentence):
+                found = stems(plain_text(sentence))
+                candidates.append(Candidate(sentence, p_index, order, sum(w for t, w in terms if t in found) / total))
+    return candidates
+
+
 def _cosines(query: Vector, rows: Matrix) -> list[float]:
     q = np.asarray(query, dtype=np.float32)
     norms = np.linalg.norm(rows, axis=1) * float(np.linalg.norm(q))
@@ -93,16 +107,7 @@ class ExtractiveComposer:
 
     def select(self, query: str, passages: Sequence[Passage]) -> list[Candidate]:
         """The sentences that answer best: meaning (embedding) plus the query's rare words, then a cut."""
-        terms = [(stem(t), self.weights.idf(t)) for t in query_terms(query)]
-        total = sum(w for _, w in terms) or 1.0
-        candidates: list[Candidate] = []
-        for p_index, passage in enumerate(passages):
-            for order, sentence in enumerate(sentence_units(passage.chunk.text)):
-                if not _quotable(sentence):
-                    continue
-                found = stems(plain_text(sentence))
-                lexical = sum(w for t, w in terms if t in found) / total
-                candidates.append(Candidate(sentence, p_index, order, lexical))
+        candidates = lexical_candidates(query, passages, self.weights)
         if not candidates:
             return []
         shortlist = sorted(candidates, key=lambda c: c.score, reverse=True)[: self.shortlist]

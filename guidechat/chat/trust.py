@@ -26,15 +26,13 @@ from typing import Any
 
 import numpy as np
 
-from guidechat.chat.compose import Candidate, ExtractiveComposer, _quotable, citation_for, sentence_units
+from guidechat.chat.compose import Candidate, ExtractiveComposer, citation_for, lexical_candidates
 from guidechat.chat.disagree import Recommendation, difference, recommendation
 from guidechat.chat.evidence import is_legend_document, legend_from_chunks
 from guidechat.chat.recency import is_newer, is_stale
-from guidechat.chat.terms import query_terms
 from guidechat.chat.verify import content_stems, negations, numbers
 from guidechat.config import Settings
 from guidechat.ingest.clean import plain_text
-from guidechat.text import stem, stems
 from guidechat.types import (
     Answer,
     Audience,
@@ -76,14 +74,7 @@ class _Chosen(ExtractiveComposer):
 def _pool(composer: ExtractiveComposer, query: str, passages: Sequence[Passage]) -> list[Candidate]:
     """The quotable sentences of the passages that answer the query (the composer's own score, without its
     cut: a sentence another document also says is kept here), best first."""
-    terms = [(stem(t), composer.weights.idf(t)) for t in query_terms(query)]
-    total = sum(w for _, w in terms) or 1.0
-    lexical: list[Candidate] = []
-    for p_index, passage in enumerate(passages):
-        for order, sentence in enumerate(sentence_units(passage.chunk.text)):
-            if _quotable(sentence):
-                found = stems(plain_text(sentence))
-                lexical.append(Candidate(sentence, p_index, order, sum(w for t, w in terms if t in found) / total))
+    lexical = lexical_candidates(query, passages, composer.weights)
     # the composer's own shortlist size where it has one: the same sentences, so their vectors are cached
     size = int(getattr(composer, "shortlist", POOL_SIZE))
     shortlist = sorted(lexical, key=lambda c: c.score, reverse=True)[:size]
