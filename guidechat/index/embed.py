@@ -127,10 +127,7 @@ class Embedder:
         step = self.batch_size * 4
         for start in range(0, len(order), step):
             batch = order[start : start + step]
-            embedded = self._encoder.encode(
-                [texts[i] for i in batch], batch_size=self.batch_size, normalize_embeddings=True,
-                convert_to_numpy=True, show_progress_bar=False,
-            )
+            embedded = _unit_rows(self._encoder, [texts[i] for i in batch], self.batch_size)
             for i, vector in zip(batch, embedded.tolist(), strict=True):
                 vectors[i] = vector
             if on_batch:
@@ -141,20 +138,14 @@ class Embedder:
         cached: Vector | None = self._queries.get(text)
         if cached is not None:
             return cached
-        embedded = self._question_encoder.encode(
-            [text], batch_size=1, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-        )
-        vector: Vector = embedded[0].tolist()
+        vector: Vector = _unit_rows(self._question_encoder, [text], 1)[0].tolist()
         self._queries.put(text, vector)
         return vector
 
     def embed_texts(self, texts: list[str]) -> Matrix:
         """Unit vectors, one row each, on the question side's model and outside every cache (eval's answer-to-gold
         similarity: long texts that would only push questions and sentences out)."""
-        embedded = self._question_encoder.encode(
-            texts, batch_size=8, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-        )
-        return np.asarray(embedded, dtype=np.float32)
+        return _unit_rows(self._question_encoder, texts, 8)
 
     def embed_question_for_sentences(self, text: str) -> Vector:
         """The question in the same space as embed_sentences' rows (the retrieval vector when both are float32)."""
@@ -174,15 +165,20 @@ class Embedder:
                 found[text] = cached
         if missing:
             # small batches of similar length: each pads to little more than its own sentences
-            embedded = self._sentence_encoder.encode(
-                missing, batch_size=8, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-            )
-            for text, vector in zip(missing, embedded, strict=True):
-                found[text] = np.asarray(vector, dtype=np.float32)
-                self._sentences.put(text, found[text])
+            for text, vector in zip(missing, _unit_rows(self._sentence_encoder, missing, 8), strict=True):
+                found[text] = vector
+                self._sentences.put(text, vector)
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
         return np.stack([found[t] for t in texts])
+
+
+def _unit_rows(encoder: Any, texts: list[str], batch_size: int) -> Matrix:
+    """Unit vectors, one float32 row per text, from a SentenceTransformer or an _Unbatched ONNX encoder."""
+    embedded = encoder.encode(
+        texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+    )
+    return np.asarray(embedded, dtype=np.float32)
 
 
 class _Unbatched:
