@@ -9,9 +9,11 @@ served by the same Gradio app in the same run.
   --repeat); llama-index defaults: a new process that loads its persisted index and answers the same question.
 - Server cold start: `guidechat serve` spawned, then polled with gradio_client until /answer answers; the same for
   the llama-index defaults asker behind guidechat's Gradio app.
-- Concurrency: N clients (one gradio_client.Client, so one chat session, each) ask their own questions one after
-  another (dev-suite first turns, none asked before in this run); throughput is answers per second over the
-  level's wall time, latency is per request at the client. Errors are counted, not retried.
+- Concurrency: N clients (one chat session each) ask their own questions one after another (dev-suite first turns,
+  none asked before in this run); throughput is answers per second over the level's wall time, latency is per
+  request at the client. Errors are counted, not retried. `--client http` (the default) speaks Gradio's HTTP API
+  directly (gradio_http.py: the app's "Use via API" curl protocol, with a session hash per session);
+  `--client gradio_client` uses gradio_client, which spends ~77 ms of CPU per request on this machine's cores.
 - Peak RSS: VmHWM of the server process after every level has run.
 The index is only read.
 """
@@ -96,10 +98,20 @@ class Server:
             self.process.kill()
 
 
-def concurrency(url: str, n: int, questions: list[tuple[str, str]], per_session: int) -> dict[str, Any]:
-    from gradio_client import Client
+def sessions(url: str, n: int, kind: str) -> list[Any]:
+    """n chat sessions of the server at url, each with .predict(*data, api_name=...) and .close()."""
+    if kind == "gradio_client":
+        from gradio_client import Client
 
-    clients = [Client(url, verbose=False) for _ in range(n)]
+        return [Client(url, verbose=False) for _ in range(n)]
+    from gradio_http import HttpSession
+
+    return [HttpSession(url) for _ in range(n)]
+
+
+def concurrency(url: str, n: int, questions: list[tuple[str, str]], per_session: int,
+                client: str = "http") -> dict[str, Any]:
+    clients = sessions(url, n, client)
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
@@ -127,13 +139,13 @@ def concurrency(url: str, n: int, questions: list[tuple[str, str]], per_session:
     wall = time.perf_counter() - started
     for c in clients:
         c.close()
-    return {"sessions": n, "requests": n * per_session, "answered": len(latencies), "errors": len(errors),
-            "error_samples": errors[:3], "wall_s": wall, "answers_per_s": len(latencies) / wall,
+    return {"sessions": n, "client": client, "requests": n * per_session, "answered": len(latencies),
+            "errors": len(errors), "error_samples": errors[:3], "wall_s": wall, "answers_per_s": len(latencies) / wall,
             "latency_ms": summary(latencies)}
 
 
 def measure_server(command: list[str], port: int, levels: list[int], per_session: int,
-                   pool: list[tuple[str, str]]) -> dict[str, Any]:
+                   pool: list[tuple[str, str]], client: str) -> dict[str, Any]:
     server = Server(command, port)
     out: dict[str, Any] = {"cold_start_s": server.cold_start_s, "rss_after_first_mb": server.rss_after_first,
                            "levels": []}
@@ -142,7 +154,7 @@ def measure_server(command: list[str], port: int, levels: list[int], per_session
         for n in levels:
             questions = pool[offset : offset + n * per_session]
             offset += n * per_session
-            level = concurrency(server.url, n, questions, per_session)
+            level = concurrency(server.url, n, questions, per_session, client)
             log(f"  N={n}: {level['answers_per_s']:.2f} answers/s, p95 {level['latency_ms']['p95']:.0f} ms, "
                 f"errors {level['errors']}")
             out["levels"].append(level)
@@ -178,6 +190,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="CLI cold starts per system")
     parser.add_argument("--levels", default="1,5,20", help="simultaneous sessions")
     parser.add_argument("--per-session", type=int, default=3, help="questions each session asks")
+    parser.add_argument("--client", choices=["http", "gradio_client"], default="http",
+                        help="how the sessions reach the Gradio API (see the module's docstring)")
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--baseline-dir", type=Path, help="llama-index defaults' index (default: HOME/baselines/...)")
     parser.add_argument("--child", choices=["ask", "serve"], help=argparse.SUPPRESS)
@@ -219,7 +233,7 @@ def main() -> None:
     for name, (_ask, serve) in systems.items():
         port = free_port()
         log(f"{name} server")
-        served[name] = measure_server(serve(port), port, levels, args.per_session, pool)
+        served[name] = measure_server(serve(port), port, levels, args.per_session, pool, args.client)
         results["server"] = served
     print(results.save())
 

@@ -1,5 +1,6 @@
-"""Where the CPU goes when N sessions ask at once (#5): the server process against the gradio_client sessions
-that run on the same machine, over the window in which the questions are answered.
+"""Where the CPU goes when N sessions ask at once (#5): the server process against the client sessions
+(gradio_http.py's, or gradio_client's with --client gradio_client) that run on the same machine, over the window
+in which the questions are answered.
 
     .venv/bin/python benchmarks/serve_cpu.py [--home .guidechat] [--sessions 20] [--per-session 3] [--skip 18]
 
@@ -18,7 +19,7 @@ import time
 from pathlib import Path
 
 from bench_common import cases, default_home
-from bench_serve import Server, free_port
+from bench_serve import Server, free_port, sessions
 
 
 def cpu_seconds(pid: int) -> float:
@@ -37,15 +38,14 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--per-session", type=int, default=3)
     parser.add_argument("--skip", type=int, default=18)
+    parser.add_argument("--client", choices=["http", "gradio_client"], default="http")
     args = parser.parse_args()
-
-    from gradio_client import Client
 
     port = free_port()
     server = Server([sys.executable, "-m", "guidechat.cli", "--home", str(args.home), "serve", "--port", str(port)],
                     port)
     pool = [(c.turns[0].question, c.audience) for c in cases()][args.skip :]
-    clients = [Client(server.url, verbose=False) for _ in range(args.sessions)]
+    clients = sessions(server.url, args.sessions, args.client)
     latencies: list[float] = []
     lock = threading.Lock()
     start = threading.Barrier(args.sessions + 1)
@@ -70,12 +70,15 @@ def main() -> None:
     server_cpu = cpu_seconds(server.process.pid) - server_before
     clients_cpu = own_cpu_seconds() - clients_before
     server.stop()
+    for c in clients:
+        c.close()
     ordered = sorted(latencies)
     answers = len(ordered)
-    print(f"{answers} answers in {wall:.1f} s ({answers / wall:.2f}/s), p95 {ordered[int(0.95 * answers) - 1]:.0f} ms; "
+    p95 = ordered[int(0.95 * answers) - 1]
+    print(f"{args.client}: {answers} answers in {wall:.1f} s ({answers / wall:.2f}/s), p95 {p95:.0f} ms; "
           f"CPU-seconds: server {server_cpu:.1f} ({server_cpu / answers * 1000:.0f} ms per answer), "
           f"clients {clients_cpu:.1f} ({clients_cpu / answers * 1000:.0f} ms per request), "
-          f"of {os.cpu_count()} cores × {wall:.1f} s = {os.cpu_count() * wall:.1f}")
+          f"of {os.cpu_count() or 1} cores × {wall:.1f} s = {(os.cpu_count() or 1) * wall:.1f}")
 
 
 if __name__ == "__main__":
