@@ -31,8 +31,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="only the first N cases")
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--baseline-dir", type=Path, help="where llama-index defaults' index is (or is built)")
-    parser.add_argument("--int8", action="store_true",
-                        help="sentence_vectors=int8 (not the default), no baseline; figures in query-int8.json")
+    parser.add_argument("--fp32", action="store_true",
+                        help="sentence_vectors=fp32 (not the default), no baseline; figures in query-fp32.json")
     args = parser.parse_args()
 
     from guidechat.baseline.llamaindex_defaults import PRESET, LlamaIndexDefaults
@@ -42,15 +42,16 @@ def main() -> None:
     from guidechat.types import Session
 
     configure_offline_environment()
-    results = Results("query-int8" if args.int8 else "query")
-    home = IndexHome(Settings(home=args.home, sentence_vectors="int8" if args.int8 else "fp32"))
+    results = Results("query-fp32" if args.fp32 else "query")
+    settings = Settings(home=args.home)
+    home = IndexHome(settings.model_copy(update={"sentence_vectors": "fp32"}) if args.fp32 else settings)
     manifest = home.manifest()
     results["index"] = {"documents": len(manifest.documents), "chunks": len(manifest.chunk_ids())}
     started = time.perf_counter()
     pipeline = ChatPipeline(home)
     results["guidechat_load_s"] = time.perf_counter() - started
     baseline = None
-    if not (args.skip_baseline or args.int8):
+    if not (args.skip_baseline or args.fp32):
         started = time.perf_counter()
         folder = args.baseline_dir or home.root / "baselines" / PRESET
         baseline = LlamaIndexDefaults.build_or_load(manifest, folder, home.settings.resolved_embed_model())

@@ -91,10 +91,30 @@ def export(model_path: str, target: Path) -> Path:
     return target
 
 
-class OnnxEncoder:
-    """encode(texts) -> unit vectors, as SentenceTransformer.encode(texts, normalize_embeddings=True) gives."""
+def quantize(graph: Path) -> Path:
+    """An int8 copy of the exported graph beside it, made once: weights quantized per output channel, activations
+    dynamically (per channel keeps its vectors within ~0.99 cosine of the float model's; per tensor, ~0.95)."""
+    target = graph.with_name(graph.stem + "-int8.onnx")
+    if not target.exists():
+        from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    def __init__(self, model_path: str, cache: Path | None = None, threads: int = 0) -> None:
+        log.info("quantizing %s to int8 once, into %s", graph.name, target)
+        tmp = target.with_name(f"{target.stem}.{os.getpid()}.tmp.onnx")
+        quiet = logging.getLogger().level
+        logging.getLogger().setLevel(logging.ERROR)  # the quantizer logs advice on the root logger
+        try:
+            quantize_dynamic(graph, tmp, weight_type=QuantType.QInt8, per_channel=True)
+        finally:
+            logging.getLogger().setLevel(quiet)
+        os.replace(tmp, target)
+    return target
+
+
+class OnnxEncoder:
+    """encode(texts) -> unit vectors, as SentenceTransformer.encode(texts, normalize_embeddings=True) gives
+    (`int8`: an int8 copy of the model, about 2.4x less CPU, vectors near but not equal to those)."""
+
+    def __init__(self, model_path: str, cache: Path | None = None, threads: int = 0, int8: bool = False) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -104,6 +124,8 @@ class OnnxEncoder:
         if not graph.exists():
             log.info("exporting %s to ONNX once, into %s", model.name, graph)
             export(model_path, graph)
+        if int8:
+            graph = quantize(graph)
         self.tokenizer = Tokenizer.from_file(str(model / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=max_length)
         pad = self.tokenizer.token_to_id("[PAD]")
