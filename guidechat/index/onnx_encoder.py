@@ -91,6 +91,11 @@ def export(model_path: str, target: Path) -> Path:
     return target
 
 
+def _quantizer_advice(record: logging.LogRecord) -> bool:
+    """False for onnxruntime.quantization's own warnings (advice to pre-process the graph), true for the rest."""
+    return "onnxruntime" not in record.pathname or record.levelno >= logging.ERROR
+
+
 def quantize(graph: Path) -> Path:
     """An int8 copy of the exported graph beside it, made once: weights quantized per output channel, activations
     dynamically (per channel keeps its vectors within ~0.99 cosine of the float model's; per tensor, ~0.95)."""
@@ -100,12 +105,12 @@ def quantize(graph: Path) -> Path:
 
         log.info("quantizing %s to int8 once, into %s", graph.name, target)
         tmp = target.with_name(f"{target.stem}.{os.getpid()}.tmp.onnx")
-        quiet = logging.getLogger().level
-        logging.getLogger().setLevel(logging.ERROR)  # the quantizer logs advice on the root logger
+        root = logging.getLogger()
+        root.addFilter(_quantizer_advice)  # the quantizer logs advice on the root logger
         try:
             quantize_dynamic(graph, tmp, weight_type=QuantType.QInt8, per_channel=True)
         finally:
-            logging.getLogger().setLevel(quiet)
+            root.removeFilter(_quantizer_advice)
         os.replace(tmp, target)
     return target
 
