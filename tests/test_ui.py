@@ -79,6 +79,37 @@ def test_api_sessions_are_per_client(base_url: str) -> None:
     assert b1["audience"] == "patient"
 
 
+def _http_answer(url: str, session_hash: str, *data: str) -> tuple[str, Any]:
+    """Gradio's plain HTTP API (DEPLOY.md): POST the call with a session hash, then read its event stream."""
+    import json
+
+    import httpx
+
+    posted = httpx.post(f"{url}gradio_api/call/answer", json={"data": list(data), "session_hash": session_hash})
+    posted.raise_for_status()
+    event = ""
+    with httpx.stream("GET", f"{url}gradio_api/call/answer/{posted.json()['event_id']}", timeout=60) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("event:"):
+                event = line.partition(":")[2].strip()
+            elif line.startswith("data:") and event in ("complete", "error"):
+                return event, json.loads(line.partition(":")[2])
+    raise AssertionError("the event stream ended without a result")
+
+
+@pytest.mark.slow
+def test_plain_http_callers_keep_their_conversation_by_session_hash(base_url: str) -> None:
+    event, (first, state) = _http_answer(base_url, "deploy-md-a", MRI, "clinician")
+    assert event == "complete" and state is None  # the session itself never leaves the server
+    _check_answer(first, MRI)
+    event, (follow_up, _) = _http_answer(base_url, "deploy-md-a", "And in men?", "clinician")
+    assert event == "complete" and follow_up["query"] != "And in men?", "condensed with the same hash's first turn"
+    _, (stranger, _) = _http_answer(base_url, "deploy-md-b", "And in men?", "clinician")
+    assert stranger["query"] == "And in men?", "another hash is another conversation"
+    event, error = _http_answer(base_url, "deploy-md-a", MRI, "everyone")
+    assert event == "error" and "audience" in str(error)
+
+
 @pytest.mark.slow
 def test_api_abstention_keeps_the_disclaimer(base_url: str) -> None:
     data = _client(base_url).predict("How should I titrate basal insulin in type 2 diabetes?", "clinician",
