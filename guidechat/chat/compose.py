@@ -138,7 +138,13 @@ class ExtractiveComposer:
         self, query: str, passages: Sequence[Passage], audience: Audience
     ) -> tuple[str, tuple[Citation, ...], float]:
         """Markdown with [n] after every sentence, its citations, and the best sentence's score."""
-        chosen = self.select(query, passages)
+        return self.layout(self.select(query, passages), passages, audience)
+
+    def layout(
+        self, chosen: Sequence[Candidate], passages: Sequence[Passage], audience: Audience
+    ) -> tuple[str, tuple[Citation, ...], float]:
+        """The chosen sentences (best first) under the audience's headings, each with its [n]; the citations; the
+        first sentence's score."""
         if not chosen:
             return "", (), 0.0
         bottom, rest = chosen[0], chosen[1:]

@@ -60,17 +60,6 @@ class Reconciled:
     differ: list[tuple[str, list[tuple[Candidate, Recommendation]]]] = field(default_factory=list)
 
 
-class _Chosen(ExtractiveComposer):
-    """The composer, laying out sentences chosen elsewhere (its grouping and numbering, unchanged)."""
-
-    def __init__(self, base: ExtractiveComposer, chosen: list[Candidate]) -> None:
-        self.__dict__.update(base.__dict__)
-        self._chosen = chosen
-
-    def select(self, query: str, passages: Sequence[Passage]) -> list[Candidate]:
-        return self._chosen
-
-
 def _pool(composer: ExtractiveComposer, query: str, passages: Sequence[Passage]) -> list[Candidate]:
     """The quotable sentences of the passages that answer the query (the composer's own score, without its
     cut: a sentence another document also says is kept here), best first."""
@@ -127,7 +116,7 @@ class TrustReview:
         if not chosen:
             return "", (), 0.0, Reconciled([])
         reconciled = self.reconcile(chosen, _pool(composer, query, passages), passages)
-        markdown, citations, _ = _Chosen(composer, reconciled.chosen).compose(query, passages, audience)
+        markdown, citations, _ = composer.layout(reconciled.chosen, passages, audience)
         return markdown, citations, chosen[0].score, reconciled
 
     def reconcile(
