@@ -79,6 +79,11 @@ def lexical_candidates(query: str, passages: Sequence[Passage], weights: TermWei
     return candidates
 
 
+def relevance(cosine: float, lexical: float) -> float:
+    """How well a sentence answers: its meaning's closeness to the question, and the question's rare words it holds."""
+    return 0.6 * cosine + 0.4 * lexical
+
+
 def _cosines(query: Vector, rows: Matrix) -> list[float]:
     q = np.asarray(query, dtype=np.float32)
     norms = np.linalg.norm(rows, axis=1) * float(np.linalg.norm(q))
@@ -116,7 +121,7 @@ class ExtractiveComposer:
         rescored = []
         for cand, cosine in zip(shortlist, cosines, strict=True):
             rank_prior = 0.04 * (len(passages) - cand.passage) / max(len(passages), 1)
-            score = 0.6 * cosine + 0.4 * cand.score + rank_prior
+            score = relevance(cosine, cand.score) + rank_prior
             rescored.append(Candidate(cand.text, cand.passage, cand.order, score))
         rescored.sort(key=lambda c: c.score, reverse=True)
         chosen: list[Candidate] = []

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from guidechat.chat.compose import Candidate, ExtractiveComposer, citation_for, lexical_candidates
+from guidechat.chat.compose import Candidate, ExtractiveComposer, citation_for, lexical_candidates, relevance
 from guidechat.chat.disagree import Recommendation, difference, recommendation
 from guidechat.chat.evidence import is_legend_document, legend_from_chunks
 from guidechat.chat.recency import is_newer, is_stale
@@ -71,7 +71,7 @@ def _pool(composer: ExtractiveComposer, query: str, passages: Sequence[Passage])
         return []
     rows = _unit_rows(composer.embed_sentences([c.text for c in shortlist]))
     query_row = _unit_rows([composer.embed_query(query)])[0]
-    scored = [replace(c, score=0.6 * float(row @ query_row) + 0.4 * c.score)
+    scored = [replace(c, score=relevance(float(row @ query_row), c.score))
               for c, row in zip(shortlist, rows, strict=True)]
     return sorted((c for c in scored if c.score >= composer.min_score), key=lambda c: c.score, reverse=True)
 
