@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     # "diagnosed with ALL" is searched as "ALL (acute lymphoblastic leukemia)": the long form the guidelines give it
     spell_out_acronyms: bool = True
     top_k: int = 5  # passages the composer reads
+    # ... from the documents on the question's subject (guidechat/chat/topic.py), among the ranked passages to
+    # subject_depth: a question's word names a subject when a retrieved document's title uses it and at most this
+    # share of the index's titles do (0 turns it off; PDQ: "ependymoma" 1 of 399, "breast" 7, "childhood" 90)
+    subject_title_share: float = 0.05
+    subject_depth: int = 20
 
     # composing
     max_sentences: int = 6

@@ -14,6 +14,7 @@ from guidechat.chat.disclaimer import DISCLAIMER
 from guidechat.chat.generate import Generation, GenerativeComposer
 from guidechat.chat.suggest import Suggester
 from guidechat.chat.terms import TermWeights
+from guidechat.chat.topic import SubjectWords, on_subject
 from guidechat.chat.trust import Reconciled, TrustReview, load_legend
 from guidechat.config import Settings
 from guidechat.index.bm25 import Bm25Index
@@ -72,6 +73,7 @@ class ChatPipeline:
         # trust (#7): dates, levels of evidence, agreeing and differing documents; follow-up questions
         self._manifest: Manifest | None = None
         self._legend: dict[str, LegendEntry] | None = None
+        self._subjects: SubjectWords | None = None
         self.trust = TrustReview(s, self._embed_sentences, self.legend)
         self.suggester = Suggester(self._chunk_ids, home.store.get, s.suggested_followups)
         self._know_audiences()
@@ -86,7 +88,7 @@ class ChatPipeline:
         self.retriever = HybridRetriever(self.home.store, bm25, self.home.embedder, self.settings)
         self.weights = TermWeights(bm25.document_frequency, len(bm25))
         self.composer.weights = self.weights
-        self._manifest, self._legend = None, None
+        self._manifest, self._legend, self._subjects = None, None, None
         self._know_audiences()
 
     def _know_audiences(self) -> None:
@@ -98,6 +100,13 @@ class ChatPipeline:
         """Take up this process's own ingest or removal (the library): BM25, term weights, cached manifest."""
         self._use_bm25(self.home.load_bm25())
         self.suggester.clear()
+
+    def subjects(self) -> SubjectWords:
+        """The words of the index's titles that name a subject, counted once per manifest."""
+        if self._subjects is None:
+            titles = [e.title for e in self.manifest().documents.values()]
+            self._subjects = SubjectWords(titles, self.settings.subject_title_share)
+        return self._subjects
 
     def manifest(self) -> Manifest:
         if self._manifest is None:
@@ -166,6 +175,9 @@ class ChatPipeline:
             abstained = True
             support = Support(support.similarity, support.coverage, tuple(unknown) + support.missing)
         if not abstained:
+            # composed from the passages on the question's subject, looked for among the ranked ones past top_k too
+            if s.subject_title_share:
+                top = on_subject(query, retrieval.passages[: max(s.top_k, s.subject_depth)], self.subjects(), s.top_k)
             answer_md, citations, best, reconciled = self.trust.compose(self.composer, query, top, audience)
             abstained = not citations or best < s.min_answer_score
         if abstained:
