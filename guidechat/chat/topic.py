@@ -20,15 +20,21 @@ class SubjectWords:
 
     def __init__(self, titles: Iterable[str], max_share: float) -> None:
         titles = list(titles)
-        self._titles = Counter(word for title in titles for word in set(stems(short_title(title))))
+        self._words: dict[str, set[str]] = {}  # a title's stems, by title
+        self._titles = Counter(word for title in titles for word in self.title_words(title))
         self._limit = max(2, int(max_share * len(titles)))  # a small index: a word two titles use still names
+
+    def title_words(self, title: str) -> set[str]:
+        if title not in self._words:
+            self._words[title] = set(stems(short_title(title)))
+        return self._words[title]
 
     def names(self, word_stem: str) -> bool:
         return 0 < self._titles[word_stem] <= self._limit
 
     def of(self, query: str, passages: Sequence[Passage]) -> set[str]:
         """Stems of the question's words that name a subject and that a retrieved document's title uses."""
-        titled = set().union(*(stems(short_title(p.chunk.doc.title)) for p in passages)) if passages else set()
+        titled = set().union(*(self.title_words(p.chunk.doc.title) for p in passages)) if passages else set()
         return {stem(t) for t in query_terms(query) if stem(t) in titled and self.names(stem(t))}
 
 
@@ -38,6 +44,12 @@ def on_subject(query: str, passages: Sequence[Passage], subjects: SubjectWords, 
     the summary the question is about need not repeat its subject ("pain" in a question on mucositis). The first
     k as they are when the question names no subject or no passage holds one."""
     words = subjects.of(query, passages)
-    documents = {p.chunk.doc_id for p in passages if words & chunk_stems(p.chunk)} if words else set()
+    documents: set[str] = set()
+    for p in passages if words else ():
+        # the title first: most passages on the subject have it there, and it spares stemming their text
+        if p.chunk.doc_id not in documents and (
+            words & subjects.title_words(p.chunk.doc.title) or words & chunk_stems(p.chunk)
+        ):
+            documents.add(p.chunk.doc_id)
     kept = [p for p in passages if p.chunk.doc_id in documents]
     return kept[:k] if kept else list(passages[:k])
