@@ -173,3 +173,22 @@ def test_a_fresh_pipeline_knows_every_chunks_audience(slice_home, monkeypatch) -
     assert not fresh.ask("Should men be screened for testicular cancer?", Session()).abstained
     assert ["metadatas"] not in reads, "an audience was fetched"
     assert reads, "the chunks themselves were read"
+
+
+def test_table_and_figure_captions_are_not_quoted_as_sentences() -> None:
+    from guidechat.chat.compose import sentence_units
+
+    text = (
+        "Table 1. Standard Treatment Options for Childhood Ependymoma\n"
+        "| Treatment Group | Standard Treatment Options |\n"
+        "Treatment of childhood ependymoma begins with surgery. Table 1 lists the options.\n"
+        "Figure 1. Anatomy of the female breast. The nipple and areola are shown.\n"
+        "**Figure 2.** Stage IIA breast cancer.\n"
+        "- Fig. 3: a chart\n"
+        "Tables of doses are in the appendix."
+    )
+    assert sentence_units(text) == [
+        "Treatment of childhood ependymoma begins with surgery.",
+        "Table 1 lists the options.",
+        "Tables of doses are in the appendix.",
+    ]

@@ -18,6 +18,7 @@ Vector = list[float]
 Matrix = NDArray[np.float32]
 
 _LIST_MARKER = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+_CAPTION = re.compile(r"^(?:\*\*)?(?:Table|Figure|Fig\.|Chart)\s+\d+[A-Za-z]?[.:]", re.I)  # "Table 1. Standard ..."
 _SEE_ALSO = re.compile(r"^(?:For more information|For information|See the|To learn more)", re.I)
 _AGAINST = re.compile(
     r"\b(?:not recommended|is not advised|should not|should be avoided|avoid(?:ed|ing)?|contraindicated|"
@@ -49,13 +50,15 @@ class Candidate:
 
 
 def sentence_units(text: str) -> list[str]:
-    """The sentences of a passage as they can be quoted: list markers off, tables left out."""
+    """The sentences of a passage as they can be quoted: list markers off, tables and their captions left out."""
     units: list[str] = []
     for block in text.split("\n"):
         block = block.strip()
         if not block or block.startswith("|"):
             continue
         block = _LIST_MARKER.sub("", block)
+        if _CAPTION.match(block):
+            continue
         units.extend(split_sentences(block))
     return units
 
