@@ -192,3 +192,23 @@ def test_table_and_figure_captions_are_not_quoted_as_sentences() -> None:
         "Table 1 lists the options.",
         "Tables of doses are in the appendix.",
     ]
+
+
+def test_pointers_to_other_pages_are_not_quoted_as_sentences() -> None:
+    from guidechat.chat.compose import lexical_candidates, sentence_units
+    from guidechat.chat.terms import TermWeights
+    from guidechat.types import Chunk, DocMeta, Passage
+
+    text = (
+        "[General information](https://www.cancer.gov/research/participate/clinical-trials) about clinical trials "
+        "is also available.\n"
+        "- [Drugs Approved for Chronic Lymphocytic Leukemia](https://www.cancer.gov/about-cancer/treatment/drugs)\n"
+        "Learn more about testicular cancer at [Testicular Cancer Treatment](https://www.cancer.gov/types/t).\n"
+        "[Hairy cell leukemia](https://www.cancer.gov/g?id=1) is a [cancer](https://www.cancer.gov/g?id=2) of the "
+        "[blood](https://www.cancer.gov/g?id=3) and [bone marrow](https://www.cancer.gov/g?id=4)."
+    )
+    doc = DocMeta(title="Doc", url="https://example.org/doc")
+    passage = Passage(Chunk(id="c", doc_id="d", text=text, doc=doc, section=("S",)), score=1.0)
+    quotable = [c.text for c in lexical_candidates("hairy cell leukemia", [passage], TermWeights(lambda t: 1, 10))]
+    # the glossary-linked claim stays (6 of its 9 words are link text); the three pointers go
+    assert quotable == [sentence_units(text)[3]]

@@ -19,6 +19,8 @@ Matrix = NDArray[np.float32]
 
 _LIST_MARKER = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _CAPTION = re.compile(r"^(?:\*\*)?(?:Table|Figure|Fig\.|Chart)\s+\d+[A-Za-z]?[.:]", re.I)  # "Table 1. Standard ..."
+_LINK_TEXT = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_NAVIGATION = re.compile(r"\b(?:is|are) also available\b|^(?:Learn|Read) more about\b", re.I)
 _SEE_ALSO = re.compile(r"^(?:For more information|For information|See the|To learn more)", re.I)
 _AGAINST = re.compile(
     r"\b(?:not recommended|is not advised|should not|should be avoided|avoid(?:ed|ing)?|contraindicated|"
@@ -65,7 +67,19 @@ def sentence_units(text: str) -> list[str]:
 
 def _quotable(sentence: str) -> bool:
     words = sentence.split()
-    return 5 <= len(words) <= 90 and not sentence.rstrip().endswith(":") and not _SEE_ALSO.match(sentence)
+    return (5 <= len(words) <= 90 and not sentence.rstrip().endswith(":") and not _SEE_ALSO.match(sentence)
+            and not _navigation(sentence))
+
+
+def _navigation(sentence: str) -> bool:
+    """A pointer to other pages, not a claim: "Other PDQ summaries on [A] and [B] are also available.", "Learn more
+    about it at [B].", or nothing but a link ("[Drugs Approved for Chronic Lymphocytic Leukemia](…)"). Sentences
+    with many glossary links (patient summaries link most medical words) stay: only 90% link text or more counts."""
+    read = plain_text(sentence)
+    if _NAVIGATION.search(read):
+        return True
+    linked = sum(len(m.group(1).split()) for m in _LINK_TEXT.finditer(sentence))
+    return linked >= 3 and linked >= 0.9 * len(read.split())
 
 
 def lexical_candidates(query: str, passages: Sequence[Passage], weights: TermWeights) -> list[Candidate]:
