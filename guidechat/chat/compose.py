@@ -65,17 +65,17 @@ def sentence_units(text: str) -> list[str]:
     return units
 
 
-def _quotable(sentence: str) -> bool:
+def _quotable(sentence: str, read: str) -> bool:
+    """`read`: the sentence as plain words (plain_text)."""
     words = sentence.split()
     return (5 <= len(words) <= 90 and not sentence.rstrip().endswith(":") and not _SEE_ALSO.match(sentence)
-            and not _navigation(sentence))
+            and not _navigation(sentence, read))
 
 
-def _navigation(sentence: str) -> bool:
+def _navigation(sentence: str, read: str) -> bool:
     """A pointer to other pages, not a claim: "Other PDQ summaries on [A] and [B] are also available.", "Learn more
     about it at [B].", or nothing but a link ("[Drugs Approved for Chronic Lymphocytic Leukemia](…)"). Sentences
     with many glossary links (patient summaries link most medical words) stay: only 90% link text or more counts."""
-    read = plain_text(sentence)
     if _NAVIGATION.search(read):
         return True
     linked = sum(len(m.group(1).split()) for m in _LINK_TEXT.finditer(sentence))
@@ -90,8 +90,9 @@ def lexical_candidates(query: str, passages: Sequence[Passage], weights: TermWei
     candidates: list[Candidate] = []
     for p_index, passage in enumerate(passages):
         for order, sentence in enumerate(sentence_units(passage.chunk.text)):
-            if _quotable(sentence):
-                found = stems(plain_text(sentence))
+            read = plain_text(sentence)
+            if _quotable(sentence, read):
+                found = stems(read)
                 candidates.append(Candidate(sentence, p_index, order, sum(w for t, w in terms if t in found) / total))
     return candidates
 
